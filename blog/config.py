@@ -1,0 +1,34 @@
+"""Default configuration. Override in instance/config.py or with BLOG_* variables."""
+
+
+class Defaults:
+    SITE_TITLE = "Field Notes"
+    SITE_DESCRIPTION = "Notes on writing, reading and the web, with readers who answer back."
+    SITE_LANGUAGE = "en"
+    # Host used in feed ids (tag:<host>,<year>:...); set it once and never change it.
+    FEED_TAG_AUTHORITY = "localhost"
+    FEED_POSTS_LIMIT = 20
+    FEED_COMMENTS_LIMIT = 50
+    FEED_MAX_AGE = 300
+    POSTS_PER_PAGE = 10
+
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    SQLALCHEMY_RECORD_QUERIES = False
+
+    # The CSRF token is bound to the session; an hour-long limit only loses readers' comments.
+    WTF_CSRF_TIME_LIMIT = None
+    WTF_CSRF_SSL_STRICT = True
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = False
+    REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * 30
+
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_ENABLED = True
+    RATELIMIT_HEADERS_ENABLED = True
+
+    MAX_CONTENT_LENGTH = 1024 * 1024

@@ -1,0 +1,274 @@
+"""The data: users, posts, comments, tags, settings, and the queries that read them."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask_login import UserMixin
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from blog.extensions import db, login_manager
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """A timestamp stored naive in UTC and always read back timezone-aware."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime; use an aware one (UTC)")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class PostStatus(enum.StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    SCHEDULED = "scheduled"
+
+
+class CommentStatus(enum.StrEnum):
+    APPROVED = "approved"
+    PENDING = "pending"
+    SPAM = "spam"
+
+
+post_tags = sa.Table(
+    "post_tags",
+    db.metadata,
+    sa.Column("post_id", sa.ForeignKey("post.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("tag_id", sa.ForeignKey("tag.id", ondelete="CASCADE"), primary_key=True),
+    sa.Index("ix_post_tags_tag_id", "tag_id", "post_id"),
+)
+
+
+class User(UserMixin, db.Model):
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    username: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    display_name: so.Mapped[str] = so.mapped_column(sa.String(120))
+    password_hash: so.Mapped[str] = so.mapped_column(sa.String(256))
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+    posts: so.WriteOnlyMapped[Post] = so.relationship(back_populates="author")
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    def __repr__(self) -> str:
+        return f"<User {self.username}>"
+
+
+class Tag(db.Model):
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(80))
+    slug: so.Mapped[str] = so.mapped_column(sa.String(100), unique=True)
+
+    posts: so.Mapped[list[Post]] = so.relationship(
+        secondary=post_tags, back_populates="tags", lazy="raise_on_sql"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Tag {self.slug}>"
+
+
+class Post(db.Model):
+    __table_args__ = (
+        sa.Index("ix_post_status_published_at", "status", "published_at"),
+        sa.Index("ix_post_slug_published_at", "slug", "published_at"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    title: so.Mapped[str] = so.mapped_column(sa.String(300))
+    slug: so.Mapped[str] = so.mapped_column(sa.String(200), unique=True)
+    body: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    body_html: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    excerpt: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    status: so.Mapped[str] = so.mapped_column(sa.String(16), default=PostStatus.DRAFT)
+    published_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    author_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"), index=True)
+    comments_open: so.Mapped[bool] = so.mapped_column(default=True)
+    # Approved comments, kept in step by Comment writes so listings need no COUNT per post.
+    comment_count: so.Mapped[int] = so.mapped_column(default=0)
+    # Bumped on every change to the post or its comments: the key for caches and ETags.
+    revision: so.Mapped[int] = so.mapped_column(default=1)
+
+    author: so.Mapped[User] = so.relationship(back_populates="posts", lazy="joined")
+    tags: so.Mapped[list[Tag]] = so.relationship(
+        secondary=post_tags, back_populates="posts", order_by="Tag.name", lazy="selectin"
+    )
+    comments: so.WriteOnlyMapped[Comment] = so.relationship(
+        back_populates="post", cascade="all, delete-orphan", passive_deletes=True
+    )
+    legacy_paths: so.WriteOnlyMapped[LegacyPath] = so.relationship(
+        back_populates="post", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    @property
+    def is_public(self) -> bool:
+        """Return True when readers may see the post now."""
+        return (
+            self.status == PostStatus.PUBLISHED
+            and self.published_at is not None
+            and self.published_at <= utcnow()
+        )
+
+    def touch(self) -> None:
+        """Mark the post changed for caches, feeds and ETags."""
+        self.revision = (self.revision or 0) + 1
+
+    def __repr__(self) -> str:
+        return f"<Post {self.slug}>"
+
+    @staticmethod
+    def published() -> sa.Select[tuple[Post]]:
+        """Select the posts readers may see, newest first."""
+        return (
+            sa.select(Post)
+            .where(Post.status == PostStatus.PUBLISHED, Post.published_at <= utcnow())
+            .order_by(Post.published_at.desc(), Post.id.desc())
+        )
+
+    @staticmethod
+    def public_filter() -> sa.ColumnElement[bool]:
+        return sa.and_(Post.status == PostStatus.PUBLISHED, Post.published_at <= utcnow())
+
+    def previous_post(self) -> Post | None:
+        """Return the published post just before this one."""
+        return db.session.scalar(
+            sa.select(Post)
+            .where(
+                Post.public_filter(),
+                sa.or_(
+                    Post.published_at < self.published_at,
+                    sa.and_(Post.published_at == self.published_at, Post.id < self.id),
+                ),
+            )
+            .order_by(Post.published_at.desc(), Post.id.desc())
+            .limit(1)
+        )
+
+    def next_post(self) -> Post | None:
+        """Return the published post just after this one."""
+        return db.session.scalar(
+            sa.select(Post)
+            .where(
+                Post.public_filter(),
+                sa.or_(
+                    Post.published_at > self.published_at,
+                    sa.and_(Post.published_at == self.published_at, Post.id > self.id),
+                ),
+            )
+            .order_by(Post.published_at.asc(), Post.id.asc())
+            .limit(1)
+        )
+
+    def approved_comments(self) -> list[Comment]:
+        """Return the approved comments, oldest first."""
+        return list(
+            db.session.scalars(
+                sa.select(Comment)
+                .where(Comment.post_id == self.id, Comment.status == CommentStatus.APPROVED)
+                .order_by(Comment.created_at, Comment.id)
+            )
+        )
+
+    def recount_comments(self) -> None:
+        """Recompute comment_count from the database and mark the post changed."""
+        self.comment_count = db.session.scalar(
+            sa.select(sa.func.count(Comment.id)).where(
+                Comment.post_id == self.id, Comment.status == CommentStatus.APPROVED
+            )
+        )
+        self.touch()
+
+
+class Comment(db.Model):
+    __table_args__ = (
+        sa.Index("ix_comment_post_status_id", "post_id", "status", "id"),
+        sa.Index("ix_comment_status_created_at", "status", "created_at"),
+        sa.Index("ix_comment_ip_created_at", "ip", "created_at"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    post_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("post.id", ondelete="CASCADE"))
+    parent_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("comment.id", ondelete="SET NULL"), index=True
+    )
+    # Set when the writer comments while logged in: the page marks it as the author's.
+    user_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL"), index=True
+    )
+    author_name: so.Mapped[str] = so.mapped_column(sa.String(100))
+    author_email: so.Mapped[str] = so.mapped_column(sa.String(254), default="")
+    author_url: so.Mapped[str] = so.mapped_column(sa.String(500), default="")
+    body: so.Mapped[str] = so.mapped_column(sa.Text)
+    body_html: so.Mapped[str] = so.mapped_column(sa.Text)
+    status: so.Mapped[str] = so.mapped_column(sa.String(16), default=CommentStatus.APPROVED)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    ip: so.Mapped[str] = so.mapped_column(sa.String(45), default="")
+    user_agent: so.Mapped[str] = so.mapped_column(sa.String(300), default="")
+    # Why a rule held or binned it, shown to the writer in the queue.
+    reason: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
+
+    post: so.Mapped[Post] = so.relationship(back_populates="comments")
+    parent: so.Mapped[Comment | None] = so.relationship(remote_side=[id])
+    user: so.Mapped[User | None] = so.relationship()
+
+    def __repr__(self) -> str:
+        return f"<Comment {self.id} on post {self.post_id}>"
+
+
+class LegacyPath(db.Model):
+    """An old URL of a post (from an imported blog) that redirects to its permalink."""
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    path: so.Mapped[str] = so.mapped_column(sa.String(500), unique=True)
+    post_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("post.id", ondelete="CASCADE"))
+    # "post" or "comments-feed": where on the new site the old path leads.
+    target: so.Mapped[str] = so.mapped_column(sa.String(20), default="post")
+
+    post: so.Mapped[Post] = so.relationship(back_populates="legacy_paths")
+
+
+class Setting(db.Model):
+    """A site setting kept in the database (discussion policy and the like)."""
+
+    key: so.Mapped[str] = so.mapped_column(sa.String(64), primary_key=True)
+    value: so.Mapped[Any] = so.mapped_column(sa.JSON)
+
+    @staticmethod
+    def get(key: str, default: Any = None) -> Any:
+        row = db.session.get(Setting, key)
+        return default if row is None else row.value
+
+    @staticmethod
+    def put(key: str, value: Any) -> None:
+        row = db.session.get(Setting, key)
+        if row is None:
+            db.session.add(Setting(key=key, value=value))
+        else:
+            row.value = value
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    return db.session.get(User, int(user_id))

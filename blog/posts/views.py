@@ -1,0 +1,130 @@
+"""The pages readers read."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, render_template, request, url_for
+
+from blog.extensions import db
+from blog.models import Comment, Post, Tag, post_tags
+
+bp = Blueprint("posts", __name__)
+
+
+def _month_range(year: int, month: int | None) -> tuple[datetime, datetime]:
+    if month is None:
+        return datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
+    if month == 12:
+        return datetime(year, 12, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
+    return datetime(year, month, 1, tzinfo=UTC), datetime(year, month + 1, 1, tzinfo=UTC)
+
+
+def _page(select: sa.Select):
+    return db.paginate(
+        select, per_page=current_app.config["POSTS_PER_PAGE"], max_per_page=50, error_out=True
+    )
+
+
+def get_public_post(year: int, month: int, slug: str) -> Post:
+    """Return the published post at /year/month/slug/ or abort with 404."""
+    post = db.session.scalar(sa.select(Post).where(Post.slug == slug, Post.public_filter()))
+    if post is None or (post.published_at.year, post.published_at.month) != (year, month):
+        abort(404)
+    return post
+
+
+@bp.route("/")
+def index():
+    """Show the latest published posts, newest first."""
+    page = _page(Post.published())
+    return render_template("posts/index.html", page=page)
+
+
+@bp.route("/<int:year>/<int:month>/<slug>/")
+def detail(year: int, month: int, slug: str):
+    """Show a post with its comments."""
+    post = get_public_post(year, month, slug)
+    comments = post.approved_comments()
+    return render_template(
+        "posts/detail.html",
+        post=post,
+        threads=thread(comments),
+        previous_post=post.previous_post(),
+        next_post=post.next_post(),
+    )
+
+
+def thread(comments: list[Comment]) -> list[tuple[Comment, list[Comment]]]:
+    """Group comments into top-level comments with their replies (one level), oldest first."""
+    replies: dict[int, list[Comment]] = {}
+    top: list[Comment] = []
+    ids = {c.id for c in comments}
+    for comment in comments:
+        if comment.parent_id is not None and comment.parent_id in ids:
+            replies.setdefault(comment.parent_id, []).append(comment)
+        else:
+            top.append(comment)
+    return [(c, replies.get(c.id, [])) for c in top]
+
+
+@bp.route("/<int:year>/")
+@bp.route("/<int:year>/<int:month>/")
+def archive(year: int, month: int | None = None):
+    """Show the posts published in a year or a month."""
+    if not 1 <= year <= 9998 or (month is not None and not 1 <= month <= 12):
+        abort(404)
+    start, end = _month_range(year, month)
+    page = _page(Post.published().where(Post.published_at >= start, Post.published_at < end))
+    if not page.items and page.page == 1:
+        abort(404)
+    label = start.strftime("%B %Y") if month else str(year)
+    return render_template("posts/archive.html", page=page, label=label, year=year, month=month)
+
+
+@bp.route("/tags/<tag>/")
+def tag(tag: str):
+    """Show the posts with a tag."""
+    found = db.one_or_404(sa.select(Tag).where(Tag.slug == tag))
+    select = Post.published().join(post_tags).where(post_tags.c.tag_id == found.id)
+    return render_template("posts/tag.html", page=_page(select), tag=found)
+
+
+@bp.route("/search")
+def search():
+    """Find published posts whose title or body contains every word of the query."""
+    query = request.args.get("q", "").strip()[:200]
+    page = None
+    if query:
+        select = Post.published()
+        for word in query.split()[:10]:
+            pattern = "%" + word.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
+            select = select.where(
+                sa.or_(
+                    Post.title.ilike(pattern, escape="\\"), Post.body.ilike(pattern, escape="\\")
+                )
+            )
+        page = _page(select)
+    return render_template("posts/search.html", page=page, query=query)
+
+
+@bp.route("/robots.txt")
+def robots():
+    """Tell crawlers what to skip and where the sitemap is."""
+    body = "User-agent: *\nDisallow: /admin/\nDisallow: /login\nDisallow: /setup\n"
+    body += f"Sitemap: {url_for('posts.sitemap', _external=True)}\n"
+    return body, 200, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+@bp.route("/sitemap.xml")
+def sitemap():
+    """List every published post for crawlers."""
+    posts = db.session.execute(
+        sa.select(Post.slug, Post.published_at, Post.updated_at)
+        .where(Post.public_filter())
+        .order_by(Post.published_at.desc())
+        .limit(50000)
+    ).all()
+    xml = render_template("posts/sitemap.xml", posts=posts)
+    return xml, 200, {"Content-Type": "application/xml; charset=utf-8"}
