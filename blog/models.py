@@ -151,10 +151,19 @@ class Post(db.Model):
     def public_filter() -> sa.ColumnElement[bool]:
         return sa.and_(Post.status == PostStatus.PUBLISHED, Post.published_at <= utcnow())
 
+    @staticmethod
+    def _neighbour() -> sa.Select[tuple[Post]]:
+        """Select posts for a previous/next link: title and URL parts only."""
+        return sa.select(Post).options(
+            so.load_only(Post.id, Post.title, Post.slug, Post.published_at),
+            so.lazyload(Post.author),
+            so.lazyload(Post.tags),
+        )
+
     def previous_post(self) -> Post | None:
         """Return the published post just before this one."""
         return db.session.scalar(
-            sa.select(Post)
+            Post._neighbour()
             .where(
                 Post.public_filter(),
                 sa.or_(
@@ -169,7 +178,7 @@ class Post(db.Model):
     def next_post(self) -> Post | None:
         """Return the published post just after this one."""
         return db.session.scalar(
-            sa.select(Post)
+            Post._neighbour()
             .where(
                 Post.public_filter(),
                 sa.or_(

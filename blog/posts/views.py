@@ -42,7 +42,7 @@ def index():
     return render_template("posts/index.html", page=page)
 
 
-@bp.route("/<int:year>/<int:month>/<slug>/")
+@bp.route("/<int(fixed_digits=4):year>/<int(fixed_digits=2):month>/<slug>/")
 def detail(year: int, month: int, slug: str):
     """Show a post with its comments."""
     post = get_public_post(year, month, slug)
@@ -69,8 +69,8 @@ def thread(comments: list[Comment]) -> list[tuple[Comment, list[Comment]]]:
     return [(c, replies.get(c.id, [])) for c in top]
 
 
-@bp.route("/<int:year>/")
-@bp.route("/<int:year>/<int:month>/")
+@bp.route("/<int(fixed_digits=4):year>/")
+@bp.route("/<int(fixed_digits=4):year>/<int(fixed_digits=2):month>/")
 def archive(year: int, month: int | None = None):
     """Show the posts published in a year or a month."""
     if not 1 <= year <= 9998 or (month is not None and not 1 <= month <= 12):
