@@ -257,7 +257,7 @@ def _form_again(
             response.headers["HX-Retarget"] = "#comment-form"
             response.headers["HX-Reswap"] = "outerHTML"
         return response
-    return make_response(render_detail(post, form=form, form_alert=alert), status)
+    return make_response(render_detail(post, form=form, alert=alert), status)
 
 
 def _closed(post: Post, form: CommentForm) -> Response:
