@@ -105,7 +105,8 @@ def create(year: int, month: int, slug: str):
                 comment=comment,
                 new_comments=news,
                 last_id=max([after or 0, *(c.id for c in news if c.status == "approved")]),
-                form=new_form(post, author=author or {}),
+                # The fresh form keeps who is writing; only the comment is cleared.
+                form=new_form(post, author=_author(form), remember=bool(author)),
             )
         )
         response.headers["HX-Retarget"] = "#comment-form-slot"
@@ -185,7 +186,12 @@ def csrf_error(error: CSRFError):
     return vary_on_htmx(_form_again(post, form, 400, alert=EXPIRED, retarget=True))
 
 
-def new_form(post: Post, replyto: int | None = None, author: dict | None = None) -> CommentForm:
+def new_form(
+    post: Post,
+    replyto: int | None = None,
+    author: dict[str, str] | None = None,
+    remember: bool = True,
+) -> CommentForm:
     """Return a blank comment form, pre-filled with the remembered author (or the writer's name)."""
     form = CommentForm(formdata=None)
     author = remembered_author() if author is None else author
@@ -193,7 +199,7 @@ def new_form(post: Post, replyto: int | None = None, author: dict | None = None)
         form.author_name.data = author.get("name", "")
         form.author_email.data = author.get("email", "")
         form.author_url.data = author.get("url", "")
-        form.remember.data = True
+        form.remember.data = remember
     elif current_user.is_authenticated:
         form.author_name.data = current_user.display_name
     parent = top_level_comment(post, replyto)
