@@ -198,9 +198,11 @@ def test_a_network_failure_says_so_and_keeps_the_text(page, post_page):
     page.unroute(re.compile(r".*/comments$"))
     page.route(
         re.compile(r".*/comments$"),
-        lambda route: route.fulfill(status=500, body="<h1>boom</h1>", content_type="text/html")
-        if route.request.method == "POST"
-        else route.continue_(),
+        lambda route: (
+            route.fulfill(status=500, body="<h1>boom</h1>", content_type="text/html")
+            if route.request.method == "POST"
+            else route.continue_()
+        ),
     )
     page.click("#comment-submit")
     page.wait_for_function(
