@@ -238,3 +238,26 @@ def test_times_are_shown_in_the_readers_time_zone(browser, post_page):
         assert shown == expected
     finally:
         context.close()
+
+
+def test_an_expired_form_says_so_keeps_the_text_and_sends_again(page, post_page):
+    page.goto(post_page)
+    page.evaluate(
+        """() => {
+            document.querySelector("#comment-form input[name=csrf_token]").value = "expired";
+            document.body.setAttribute("data-hx-headers", '{"X-CSRFToken": "expired"}');
+        }"""
+    )
+    page.fill("#comment-author-name", "Ada")
+    page.fill("#comment-body", "Written over a long lunch.")
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.click("#comment-submit")
+    assert answer.value.status == 400
+    alert = page.locator("#comment-form-alert")
+    alert.wait_for(state="visible")
+    assert "expired" in alert.inner_text()
+    assert page.input_value("#comment-body") == "Written over a long lunch."
+    assert len(comments_in_db()) == 1
+    page.click("#comment-submit")  # the returned form carries a fresh token
+    page.locator("article.comment", has_text="Written over a long lunch.").wait_for()
+    assert len(comments_in_db()) == 2
