@@ -45,6 +45,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(posts_bp)
 
+    from blog.comments import bp as comments_bp
+
+    app.register_blueprint(comments_bp)
+
     from blog import cli
 
     cli.init_app(app)

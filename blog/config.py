@@ -11,6 +11,10 @@ class Defaults:
     FEED_COMMENTS_LIMIT = 50
     FEED_MAX_AGE = 300
     POSTS_PER_PAGE = 10
+    # How often an open post page asks for readers' new comments.
+    COMMENTS_POLL_SECONDS = 30
+    # "Remember me" keeps a commenter's name, email and website this long (seconds).
+    COMMENTS_REMEMBER_SECONDS = 60 * 60 * 24 * 365
 
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     SQLALCHEMY_RECORD_QUERIES = False

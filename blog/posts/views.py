@@ -45,14 +45,21 @@ def index():
 @bp.route("/<int(fixed_digits=4):year>/<int(fixed_digits=2):month>/<slug>/")
 def detail(year: int, month: int, slug: str):
     """Show a post with its comments."""
-    post = get_public_post(year, month, slug)
-    comments = post.approved_comments()
+    return render_detail(get_public_post(year, month, slug))
+
+
+def render_detail(post: Post, **context) -> str:
+    """Render a post's page; the comments views add a form with its errors."""
+    # Imported here: the comments blueprint imports this module.
+    from blog.comments.views import visible_comments
+
     return render_template(
         "posts/detail.html",
         post=post,
-        threads=thread(comments),
+        threads=thread(visible_comments(post)),
         previous_post=post.previous_post(),
         next_post=post.next_post(),
+        **context,
     )
 
 
