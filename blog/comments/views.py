@@ -33,7 +33,7 @@ from blog.templating import post_url
 
 bp = Blueprint("comments", __name__)
 
-COMMENTS = "/<int:year>/<int:month>/<slug>/comments"
+COMMENTS = "/<int(fixed_digits=4):year>/<int(fixed_digits=2):month>/<slug>/comments"
 REMEMBER_COOKIE = "comment_author"
 HELD_COOKIE = "comment_held"
 HELD_KEEP = 50
