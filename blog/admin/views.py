@@ -384,11 +384,6 @@ def _back_to_queue() -> str:
     return auth.safe_next(request.form.get("next")) or url_for("admin.comments")
 
 
-def _set_status(comment: Comment, status: str) -> None:
-    comment.status = status
-    comment.post.recount_comments()
-
-
 def _moderate(comment_id: int) -> Comment:
     """Return the comment a moderation POST names, after checking its CSRF token."""
     if not ActionForm().validate_on_submit():
@@ -399,19 +394,21 @@ def _moderate(comment_id: int) -> Comment:
 @bp.route("/admin/comments/<int:comment_id>/approve", methods=["POST"])
 def approve(comment_id: int):
     """Approve a comment: readers see it."""
-    comment = _moderate(comment_id)
-    _set_status(comment, CommentStatus.APPROVED)
-    db.session.commit()
-    return _moderated(comment, "Approved.")
+    return _change_status(comment_id, CommentStatus.APPROVED, "Approved.")
 
 
 @bp.route("/admin/comments/<int:comment_id>/spam", methods=["POST"])
 def mark_spam(comment_id: int):
     """Move a comment to the spam folder."""
+    return _change_status(comment_id, CommentStatus.SPAM, "Marked as spam.")
+
+
+def _change_status(comment_id: int, status: str, done: str):
     comment = _moderate(comment_id)
-    _set_status(comment, CommentStatus.SPAM)
+    comment.status = status
+    comment.post.recount_comments()
     db.session.commit()
-    return _moderated(comment, "Marked as spam.")
+    return _moderated(comment, done)
 
 
 @bp.route("/admin/comments/<int:comment_id>/delete", methods=["POST"])
