@@ -297,6 +297,21 @@ def test_every_admin_url_answers_a_logged_in_writer(demo, client, writer):
             assert client.get(rule.rule).status_code == 200, rule.rule
 
 
+class TestSecureCookies:
+    @pytest.fixture
+    def app_config(self, database_uri):
+        from tests.conftest import base_config
+
+        return base_config(database_uri, SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True)
+
+    def test_cookies_are_secure_when_configured(self, writer, client):
+        response = login(client, remember="y")
+        cookies = response.headers.getlist("Set-Cookie")
+        for name in ("session", "remember_token"):
+            (header,) = [c for c in cookies if c.startswith(name + "=")]
+            assert "; Secure" in header and "; HttpOnly" in header and "SameSite=Lax" in header
+
+
 # --- Rate limits --------------------------------------------------------------------------------
 
 

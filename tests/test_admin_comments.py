@@ -93,6 +93,9 @@ def test_one_click_actions_in_place_with_htmx(client_in, post, hx, url, status):
     row = tree.find(".//h:li", NS)
     assert row.get("id") == f"queue-comment-{comment.id}" and row.get("data-status") == status
     assert tree.find(".//h:header", NS) is None  # a fragment, not a page
+    # The navigation's pending count follows, out of band.
+    count_span = tree.find(".//h:span[@id='pending-count']", NS)
+    assert count_span.get("data-hx-swap-oob") == "true" and (count_span.text or "") == ""
     db.session.refresh(comment)
     db.session.refresh(post)
     assert comment.status == status

@@ -69,7 +69,7 @@ def require_login():
     return login_manager.unauthorized()
 
 
-@bp.app_context_processor
+@bp.context_processor
 def admin_counts() -> dict:
     """Expose the pending-comment count to the back office's navigation."""
 
@@ -141,7 +141,6 @@ def setup():
     if not auth.setup_token_valid(form.token.data or ""):
         return render_template("admin/setup_refused.html"), 403
     if request.method == "GET":
-        form.username.data = "writer"
         return render_template("admin/setup.html", form=form)
     if not form.validate_on_submit():
         return render_template("admin/setup.html", form=form), 422

@@ -118,8 +118,10 @@ def test_approve_a_held_comment_in_place(demo, live_server, page, errors):
     assert "nadia@example.org" in row.inner_text() and "198.51.100.7" in row.inner_text()
     if SCREENSHOTS:
         page.screenshot(path=os.path.join(SCREENSHOTS, "admin-queue.png"), full_page=True)
+    assert page.locator("#pending-count").inner_text() == "2"
     row.locator("button[data-action=approve]").click()
     page.wait_for_selector(f"#queue-comment-{held_id}[data-status=approved]")
+    assert page.locator("#pending-count").inner_text() == "1"
     assert "Approved." in page.locator(f"#queue-comment-{held_id} .queue-done").inner_text()
     assert page.evaluate("window.__stillHere") is True  # no reload happened
     assert db.session.get(Comment, held_id).status == CommentStatus.APPROVED
