@@ -130,6 +130,8 @@ def test_approve_a_held_comment_in_place(demo, live_server, page, errors):
     page.locator(f"#queue-comment-{other_id} button[data-action=spam]").click()
     page.wait_for_selector(f"#queue-comment-{other_id}[data-status=spam]")
     assert page.evaluate("window.__stillHere") is True
+    if SCREENSHOTS:
+        page.screenshot(path=os.path.join(SCREENSHOTS, "admin-queue-after.png"), full_page=True)
     # The reader sees the approved comment.
     page.goto(f"{live_server}/")
     page.click(f"text={title}")
