@@ -286,6 +286,15 @@ def test_every_admin_url_redirects_anonymous_readers_to_login(demo, client):
             # htmx gets told to go to the login page instead of a swapped-in login form.
             response = client.open(url, method=method, data=data, headers={"HX-Request": "true"})
             assert response.status_code == 401 and response.headers["HX-Redirect"] == "/login"
+    # A POST whose session ended comes back to the page it was sent from, not to the POST URL.
+    response = client.post(
+        "/admin/comments/1/approve",
+        data={"csrf_token": token},
+        headers={"Referer": "http://localhost/admin/comments?status=spam"},
+    )
+    assert response.headers["Location"] == "/login?next=/admin/comments"
+    response = client.post("/admin/posts/new", data={"csrf_token": token})
+    assert response.headers["Location"] == "/login?next=/admin/"
     # Nothing changed underneath.
     assert db.session.scalar(sa.select(sa.func.count(Post.id))) == 6
 

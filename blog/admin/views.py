@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import (
@@ -66,6 +67,12 @@ def require_login():
         response = Response(status=401)
         response.headers["HX-Redirect"] = url_for("admin.login")
         return response
+    if request.method not in ("GET", "HEAD"):
+        # After logging in, come back to a page, never to a URL that only takes POSTs.
+        flash("Your session has ended: log in again, then repeat what you were doing.")
+        back = urlsplit(request.referrer or "")
+        page = back.path if back.netloc == request.host else ""
+        return redirect(url_for("admin.login", next=auth.safe_next(page) or url_for(".dashboard")))
     return login_manager.unauthorized()
 
 
