@@ -96,6 +96,21 @@ def test_one_click_actions_in_place_with_htmx(client_in, post, hx, url, status):
     # The navigation's pending count follows, out of band.
     count_span = tree.find(".//h:span[@id='pending-count']", NS)
     assert count_span.get("data-hx-swap-oob") == "true" and (count_span.text or "") == ""
+    folders = {
+        span.get("id"): span.text
+        for span in tree.iterfind(".//h:span[@data-hx-swap-oob]", NS)
+        if span.get("id").startswith("folder-count-")
+    }
+    expected_approved = str(
+        db.session.scalar(
+            sa.select(sa.func.count(Comment.id)).where(Comment.status == CommentStatus.APPROVED)
+        )
+    )
+    assert folders == {
+        "folder-count-pending": "0",
+        "folder-count-approved": expected_approved,
+        "folder-count-spam": "1" if status == CommentStatus.SPAM else "0",
+    }
     db.session.refresh(comment)
     db.session.refresh(post)
     assert comment.status == status

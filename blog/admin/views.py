@@ -88,6 +88,14 @@ def admin_counts() -> dict:
     return {"pending_count": pending_count}
 
 
+def comment_counts_by_status() -> dict[str, int]:
+    """Count the comments in each folder: approved, pending, spam."""
+    rows = db.session.execute(
+        sa.select(Comment.status, sa.func.count(Comment.id)).group_by(Comment.status)
+    )
+    return dict(rows.all())
+
+
 # --- Sessions ---------------------------------------------------------------------------------
 
 
@@ -170,11 +178,7 @@ def dashboard():
             sa.select(Post.status, sa.func.count(Post.id)).group_by(Post.status)
         ).all()
     )
-    comment_counts = dict(
-        db.session.execute(
-            sa.select(Comment.status, sa.func.count(Comment.id)).group_by(Comment.status)
-        ).all()
-    )
+    comment_counts = comment_counts_by_status()
     this_week = db.session.scalar(
         sa.select(sa.func.count(Comment.id)).where(
             Comment.created_at >= week_ago, Comment.status == CommentStatus.APPROVED
@@ -355,11 +359,7 @@ def comments():
         per_page=50,
         max_per_page=200,
     )
-    counts = dict(
-        db.session.execute(
-            sa.select(Comment.status, sa.func.count(Comment.id)).group_by(Comment.status)
-        ).all()
-    )
+    counts = comment_counts_by_status()
     return render_template(
         "admin/comments.html",
         page=page,
@@ -381,6 +381,8 @@ def _moderated(comment: Comment, done: str):
             done=done,
             action_form=ActionForm(),
             reply_form=ReplyForm(),
+            counts=comment_counts_by_status(),
+            statuses=QUEUE_STATUSES,
         )
     flash(done)
     return redirect(_back_to_queue(), code=303)
@@ -427,7 +429,12 @@ def delete_comment(comment_id: int):
     post.recount_comments()
     db.session.commit()
     if is_htmx():
-        return render_template("admin/_comment_deleted.html", comment_id=comment_id)
+        return render_template(
+            "admin/_comment_deleted.html",
+            comment_id=comment_id,
+            counts=comment_counts_by_status(),
+            statuses=QUEUE_STATUSES,
+        )
     flash("Deleted.")
     return redirect(_back_to_queue(), code=303)
 

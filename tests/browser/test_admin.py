@@ -122,6 +122,7 @@ def test_approve_a_held_comment_in_place(demo, live_server, page, errors):
     row.locator("button[data-action=approve]").click()
     page.wait_for_selector(f"#queue-comment-{held_id}[data-status=approved]")
     assert page.locator("#pending-count").inner_text() == "1"
+    assert page.locator("#folder-count-pending").inner_text() == "1"
     assert "Approved." in page.locator(f"#queue-comment-{held_id} .queue-done").inner_text()
     assert page.evaluate("window.__stillHere") is True  # no reload happened
     assert db.session.get(Comment, held_id).status == CommentStatus.APPROVED
@@ -129,6 +130,8 @@ def test_approve_a_held_comment_in_place(demo, live_server, page, errors):
     # Spam, in place too.
     page.locator(f"#queue-comment-{other_id} button[data-action=spam]").click()
     page.wait_for_selector(f"#queue-comment-{other_id}[data-status=spam]")
+    assert page.locator("#folder-count-spam").inner_text() == "1"
+    assert not page.locator("#pending-count").is_visible()  # nothing left to moderate
     assert page.evaluate("window.__stillHere") is True
     if SCREENSHOTS:
         page.screenshot(path=os.path.join(SCREENSHOTS, "admin-queue-after.png"), full_page=True)
