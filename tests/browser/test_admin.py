@@ -154,3 +154,22 @@ def test_dashboard_screenshot(demo, live_server, page, errors):
     if SCREENSHOTS:
         page.screenshot(path=os.path.join(SCREENSHOTS, "admin-dashboard.png"), full_page=True)
     assert errors == []
+
+
+def test_select_all_then_bulk_spam(demo, live_server, page, errors):
+    make_writer()
+    post = db.session.scalars(Post.published()).first()
+    for name in ("Ann", "Bo", "Cy"):
+        add_comment(post, author_name=name, body="Cheap watches", status=CommentStatus.PENDING)
+    db.session.commit()
+    _log_in(page, live_server)
+    page.goto(f"{live_server}/admin/comments")
+    page.check("[data-select-all]")  # admin.js ticks every row
+    assert page.locator("input[name=ids]:checked").count() == 3
+    page.select_option("#action", "spam")
+    page.click("#bulk input[type=submit]")
+    page.wait_for_selector(".flashes")
+    assert "Marked as spam: 3 comments." in page.locator(".flashes").inner_text()
+    assert page.locator(".queue-item").count() == 0
+    assert page.locator("#folder-count-spam").inner_text() == "3"
+    assert errors == []
