@@ -192,7 +192,7 @@ class DiscussionForm(FlaskForm):
         "Blocklist",
         validators=[Length(max=50_000)],
         description=(
-            "One a line: a word or phrase, an email or @domain, an IP or network "
+            "One per line: a word or phrase, an email or @domain, an IP or network "
             "(203.0.113.0/24). Matching comments go to spam."
         ),
     )

@@ -153,6 +153,10 @@ def test_dashboard_screenshot(demo, live_server, page, errors):
     assert page.locator(".admin-nav").is_visible()
     if SCREENSHOTS:
         page.screenshot(path=os.path.join(SCREENSHOTS, "admin-dashboard.png"), full_page=True)
+    page.click(".admin-nav >> text=Discussion")
+    assert page.locator("input[name=moderation][value=publish_all]").is_checked()
+    if SCREENSHOTS:
+        page.screenshot(path=os.path.join(SCREENSHOTS, "admin-settings.png"), full_page=True)
     assert errors == []
 
 
