@@ -21,6 +21,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed-run
 	$(BIN)/flask --app wsgi db upgrade
 	$(BIN)/flask --app wsgi demo
+	$(BIN)/flask --app wsgi setup-link --base-url http://$(HOST):$(PORT)
 	$(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
 
 node_modules/.package-lock.json: package-lock.json

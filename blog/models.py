@@ -41,6 +41,10 @@ class PostStatus(enum.StrEnum):
     SCHEDULED = "scheduled"
 
 
+# A scheduled post goes public by itself when its published_at passes: no job flips its status.
+VISIBLE_STATUSES = (PostStatus.PUBLISHED, PostStatus.SCHEDULED)
+
+
 class CommentStatus(enum.StrEnum):
     APPROVED = "approved"
     PENDING = "pending"
@@ -126,7 +130,7 @@ class Post(db.Model):
     def is_public(self) -> bool:
         """Return True when readers may see the post now."""
         return (
-            self.status == PostStatus.PUBLISHED
+            self.status in VISIBLE_STATUSES
             and self.published_at is not None
             and self.published_at <= utcnow()
         )
@@ -143,13 +147,14 @@ class Post(db.Model):
         """Select the posts readers may see, newest first."""
         return (
             sa.select(Post)
-            .where(Post.status == PostStatus.PUBLISHED, Post.published_at <= utcnow())
+            .where(Post.public_filter())
             .order_by(Post.published_at.desc(), Post.id.desc())
         )
 
     @staticmethod
     def public_filter() -> sa.ColumnElement[bool]:
-        return sa.and_(Post.status == PostStatus.PUBLISHED, Post.published_at <= utcnow())
+        """Published posts, and scheduled posts whose time has come."""
+        return sa.and_(Post.status.in_(VISIBLE_STATUSES), Post.published_at <= utcnow())
 
     @staticmethod
     def _neighbour() -> sa.Select[tuple[Post]]:

@@ -350,7 +350,9 @@ def test_poll_sends_new_comments_once_with_the_count(client, hx, post, queries):
     with queries() as statements:
         response = client.get(url, headers=hx)
     assert response.status_code == 200
-    assert len(statements) == 1, statements
+    # The new comments, and the discussion settings (auto-close decides the Reply buttons).
+    assert len(statements) == 2, statements
+    assert "FROM setting" in statements[1]
     doc = parse(response)
     one(
         doc,

@@ -273,7 +273,7 @@ def test_post_page_query_count_does_not_grow_with_comments(client, author, queri
     db.session.commit()
     many = count()
     assert many == few, f"{few} queries with 1 comment, {many} with 61"
-    assert few <= 5, "\n".join(" ".join(q.split())[:200] for q in statements)
+    assert few <= 6, "\n".join(" ".join(q.split())[:200] for q in statements)
 
 
 def test_sitemap_and_robots(client, author):
