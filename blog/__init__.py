@@ -45,6 +45,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(posts_bp)
 
+    from blog.feeds import bp as feeds_bp
+
+    app.register_blueprint(feeds_bp)
+
     from blog import cli
 
     cli.init_app(app)
