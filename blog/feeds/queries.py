@@ -16,7 +16,7 @@ import sqlalchemy.orm as so
 
 from blog.extensions import db
 from blog.feeds.build import EPOCH
-from blog.models import Comment, CommentStatus, Post, Tag, User, post_tags
+from blog.models import Comment, CommentStatus, Post, PostStatus, Tag, User, post_tags, utcnow
 
 
 @dataclass(frozen=True)
@@ -55,23 +55,42 @@ def _public_posts(tag_id: int | None) -> sa.Select:
     return select
 
 
+# The version reads run on every request, 304s included, so their statements are built once
+# (with bound "now", "limit", ...) and run on the connection without the ORM: building an
+# SQLAlchemy statement costs more than running it. They mirror Post.public_filter().
+_PUBLIC = sa.and_(Post.status == PostStatus.PUBLISHED, Post.published_at <= sa.bindparam("now"))
+_NEWEST_POSTS = (Post.published_at.desc(), Post.id.desc())
+_TAG_NAMES = (
+    sa.select(sa.func.aggregate_strings(Tag.name, "\x1f"))
+    .join(post_tags, post_tags.c.tag_id == Tag.id)
+    .where(post_tags.c.post_id == Post.id)
+    .scalar_subquery()
+)
+_POSTS_VERSION = (
+    sa.select(
+        Post.id, Post.revision, Post.published_at, Post.updated_at, User.display_name, _TAG_NAMES
+    )
+    .join(User, User.id == Post.author_id)
+    .where(_PUBLIC)
+    .order_by(*_NEWEST_POSTS)
+    .limit(sa.bindparam("limit"))
+)
+_TAG_POSTS_VERSION = _POSTS_VERSION.join(post_tags, post_tags.c.post_id == Post.id).where(
+    post_tags.c.tag_id == sa.bindparam("tag_id")
+)
+
+
+def _run(statement: sa.Select, **params) -> list[sa.Row]:
+    return db.session.connection().execute(statement, {"now": utcnow(), **params}).all()
+
+
 def posts_version(limit: int, tag_id: int | None = None) -> Version:
     """Return the version of the latest public posts (optionally with one tag)."""
-    tag_names = (
-        sa.select(sa.func.aggregate_strings(Tag.name, "\x1f"))
-        .join(post_tags, post_tags.c.tag_id == Tag.id)
-        .where(post_tags.c.post_id == Post.id)
-        .scalar_subquery()
-    )
-    select = (
-        _public_posts(tag_id)
-        .with_only_columns(
-            Post.id, Post.revision, Post.published_at, Post.updated_at, User.display_name, tag_names
-        )
-        .join(User, User.id == Post.author_id)
-        .limit(limit)
-    )
-    rows = [tuple(row) for row in db.session.execute(select)]
+    if tag_id is None:
+        rows = _run(_POSTS_VERSION, limit=limit)
+    else:
+        rows = _run(_TAG_POSTS_VERSION, limit=limit, tag_id=tag_id)
+    rows = [tuple(row) for row in rows]
     return Version(tuple(rows), _newest(*(r[2] for r in rows), *(r[3] for r in rows)))
 
 
@@ -89,12 +108,18 @@ def _approved_on_public_posts() -> sa.Select:
     )
 
 
+_COMMENTS_VERSION = (
+    sa.select(Comment.id, Comment.created_at, Post.id, Post.revision)
+    .join(Post, Post.id == Comment.post_id)
+    .where(Comment.status == CommentStatus.APPROVED, _PUBLIC)
+    .order_by(Comment.created_at.desc(), Comment.id.desc())
+    .limit(sa.bindparam("limit"))
+)
+
+
 def comments_version(limit: int) -> Version:
     """Return the version of the latest approved comments on public posts."""
-    select = _approved_on_public_posts().with_only_columns(
-        Comment.id, Comment.created_at, Post.id, Post.revision
-    )
-    rows = [tuple(row) for row in db.session.execute(select.limit(limit))]
+    rows = [tuple(row) for row in _run(_COMMENTS_VERSION, limit=limit)]
     return Version(tuple(rows), _newest(*(r[1] for r in rows)))
 
 
@@ -113,25 +138,26 @@ def latest_comments(limit: int) -> list[Comment]:
     return list(db.session.scalars(select.limit(limit)))
 
 
+_APPROVED_HERE = sa.and_(Comment.post_id == Post.id, Comment.status == CommentStatus.APPROVED)
+_POST_REF = sa.select(
+    Post.id,
+    Post.title,
+    Post.slug,
+    Post.published_at,
+    Post.created_at,
+    Post.revision,
+    sa.select(sa.func.count(Comment.id)).where(_APPROVED_HERE).scalar_subquery(),
+    sa.select(sa.func.max(Comment.id)).where(_APPROVED_HERE).scalar_subquery(),
+    sa.select(sa.func.max(Comment.created_at)).where(_APPROVED_HERE).scalar_subquery(),
+).where(Post.slug == sa.bindparam("slug"), _PUBLIC)
+
+
 def public_post_ref(year: int, month: int, slug: str) -> PostRef | None:
     """Return the public post at /year/month/slug/ with its comment totals, in one query."""
-    approved = sa.and_(Comment.post_id == Post.id, Comment.status == CommentStatus.APPROVED)
-    row = db.session.execute(
-        sa.select(
-            Post.id,
-            Post.title,
-            Post.slug,
-            Post.published_at,
-            Post.created_at,
-            Post.revision,
-            sa.select(sa.func.count(Comment.id)).where(approved).scalar_subquery(),
-            sa.select(sa.func.max(Comment.id)).where(approved).scalar_subquery(),
-            sa.select(sa.func.max(Comment.created_at)).where(approved).scalar_subquery(),
-        ).where(Post.slug == slug, Post.public_filter())
-    ).first()
-    if row is None or (row.published_at.year, row.published_at.month) != (year, month):
+    rows = _run(_POST_REF, slug=slug)
+    if not rows or (rows[0].published_at.year, rows[0].published_at.month) != (year, month):
         return None
-    return PostRef(*row)
+    return PostRef(*rows[0])
 
 
 def post_comments_version(ref: PostRef) -> Version:
@@ -152,5 +178,10 @@ def post_comments(ref: PostRef, limit: int) -> tuple[Post, list[Comment]]:
     return post, list(comments)
 
 
-def tag_by_slug(slug: str) -> Tag | None:
-    return db.session.scalar(sa.select(Tag).where(Tag.slug == slug))
+_TAG = sa.select(Tag.id, Tag.name, Tag.slug).where(Tag.slug == sa.bindparam("slug"))
+
+
+def tag_by_slug(slug: str) -> sa.Row | None:
+    """Return the id, name and slug of the tag with this slug."""
+    rows = _run(_TAG, slug=slug)
+    return rows[0] if rows else None
