@@ -204,6 +204,9 @@ class Post(db.Model):
 class Comment(db.Model):
     __table_args__ = (
         sa.Index("ix_comment_post_status_id", "post_id", "status", "id"),
+        # One post's approved comments by time (its comment feed, newest first), read without
+        # walking every approved comment of the blog.
+        sa.Index("ix_comment_post_status_created_at", "post_id", "status", "created_at"),
         sa.Index("ix_comment_status_created_at", "status", "created_at"),
         sa.Index("ix_comment_ip_created_at", "ip", "created_at"),
     )

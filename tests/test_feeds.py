@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import feedparser
 import html5lib
 import pytest
+import sqlalchemy as sa
 from lxml import etree
 
 from blog import create_app
@@ -517,3 +518,34 @@ def test_build_keeps_the_given_order_and_needs_aware_times():
     naive = Channel(**{**channel.__dict__, "updated": datetime(2026, 1, 1)})
     with pytest.raises(ValueError):
         render(naive, "atom")
+
+
+def test_feed_queries_use_indexes(app, client, blog):
+    """Every statement behind every feed searches an index: no table scan, no big sort."""
+    app.extensions["feed_cache"] = FeedCache(0)
+    captured: list[tuple[str, tuple]] = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("SELECT"):
+            captured.append((statement, parameters))
+
+    urls = _feed_urls(blog)
+    db.session.close()
+    sa.event.listen(db.engine, "before_cursor_execute", before)
+    try:
+        for url in urls:
+            assert client.get(url).status_code == 200
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", before)
+    connection = db.session.connection()
+    plans = {}
+    for statement, parameters in captured:
+        rows = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, tuple(parameters))
+        plans[statement] = [row[-1] for row in rows]
+    assert len(plans) >= 8
+    for statement, plan in plans.items():
+        assert not [step for step in plan if step.startswith("SCAN ")], (statement, plan)
+        if "FROM post_tags JOIN tag" not in statement:  # sorting one page's tags by name is fine
+            assert not [step for step in plan if "TEMP B-TREE" in step], (statement, plan)
+    one_post = [p for s, p in plans.items() if "WHERE comment.post_id = ?" in s]
+    assert one_post and all("ix_comment_post_status_created_at" in p[0] for p in one_post)
