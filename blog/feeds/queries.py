@@ -36,6 +36,7 @@ class PostRef:
     slug: str
     published_at: datetime
     created_at: datetime
+    updated_at: datetime
     revision: int
     approved: int
     newest_comment_id: int | None
@@ -103,7 +104,7 @@ def _approved_on_public_posts() -> sa.Select:
 
 
 _COMMENTS_VERSION = (
-    sa.select(Comment.id, Comment.created_at, Post.id, Post.revision)
+    sa.select(Comment.id, Comment.created_at, Post.id, Post.revision, Post.updated_at)
     .join(Post, Post.id == Comment.post_id)
     .where(Comment.status == CommentStatus.APPROVED, _PUBLIC)
     .order_by(Comment.created_at.desc(), Comment.id.desc())
@@ -114,7 +115,7 @@ _COMMENTS_VERSION = (
 def comments_version(limit: int) -> Version:
     """Return the version of the latest approved comments on public posts."""
     rows = [tuple(row) for row in _run(_COMMENTS_VERSION, limit=limit)]
-    return Version(tuple(rows), _newest(*(r[1] for r in rows)))
+    return Version(tuple(rows), _newest(*(r[1] for r in rows), *(r[4] for r in rows)))
 
 
 _POST_FOR_COMMENTS = (
@@ -139,6 +140,7 @@ _POST_REF = sa.select(
     Post.slug,
     Post.published_at,
     Post.created_at,
+    Post.updated_at,
     Post.revision,
     sa.select(sa.func.count(Comment.id)).where(_APPROVED_HERE).scalar_subquery(),
     sa.select(sa.func.max(Comment.id)).where(_APPROVED_HERE).scalar_subquery(),
@@ -157,7 +159,8 @@ def public_post_ref(year: int, month: int, slug: str) -> PostRef | None:
 def post_comments_version(ref: PostRef) -> Version:
     """Return the version of one post's comment feed (nothing more to read than the ref)."""
     key = (ref.id, ref.revision, ref.approved, ref.newest_comment_id, ref.slug, ref.title)
-    return Version(key, _newest(ref.newest_comment_at))
+    # The post's own edits count too: its title is in every entry's title.
+    return Version(key, _newest(ref.newest_comment_at, ref.updated_at))
 
 
 def post_comments(ref: PostRef, limit: int) -> tuple[Post, list[Comment]]:
