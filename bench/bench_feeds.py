@@ -28,7 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-BODY = """A paragraph of an ordinary post, with *emphasis*, a [link](https://example.org/) and
+BODY = (
+    """A paragraph of an ordinary post, with *emphasis*, a [link](https://example.org/) and
 `a bit of code`, long enough to look like real writing rather than a placeholder line.
 
 - a list item
@@ -36,7 +37,9 @@ BODY = """A paragraph of an ordinary post, with *emphasis*, a [link](https://exa
 
 > A quotation, because posts have those.
 
-""" * 4
+"""
+    * 4
+)
 
 
 def build_database(path: Path, posts: int, comments: int) -> str:
@@ -129,16 +132,35 @@ def fetch(url: str, etag: str | None = None) -> tuple[int, str, int]:
         return error.code, error.headers["ETag"], 0
 
 
-def run_wrk(url: str, seconds: int, connections: int, etag: str | None) -> tuple[float, str]:
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+def server_cpu_seconds(master: int) -> float:
+    """Return the CPU time (user + system) used so far by gunicorn's master and workers."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid = int(stat.parent.name), int(fields[1])
+        if master in (pid, ppid):
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def run_wrk(url: str, args, etag: str | None, master: int) -> tuple[float, str, float]:
+    """Return requests/s, average latency and server CPU milliseconds per request."""
+    command = ["wrk", "-t2", f"-c{args.connections}", f"-d{args.seconds}s", url]
     if etag:
         command[1:1] = ["-H", f"If-None-Match: {etag}"]
+    cpu = server_cpu_seconds(master)
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    cpu = server_cpu_seconds(master) - cpu
     if "Non-2xx or 3xx" in out:
         raise SystemExit(f"wrk saw errors:\n{out}")
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     latency = re.search(r"Latency\s+(\S+)", out).group(1)
-    return rate, latency
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    return rate, latency, cpu / requests * 1000
 
 
 def bench_wrk(database: Path, urls: dict[str, str], args) -> list[tuple]:
@@ -149,12 +171,11 @@ def bench_wrk(database: Path, urls: dict[str, str], args) -> list[tuple]:
             for name, path in urls.items():
                 status, etag, size = fetch(base + path)
                 assert status == 200, (path, status)
-                rate, latency = run_wrk(base + path, args.seconds, args.connections, None)
-                rows.append((name, label, size, rate, latency))
+                rows.append((name, label, size, *run_wrk(base + path, args, None, server.pid)))
                 if cache_size:
                     assert fetch(base + path, etag)[0] == 304
-                    rate, latency = run_wrk(base + path, args.seconds, args.connections, etag)
-                    rows.append((name, "304 (If-None-Match)", 0, rate, latency))
+                    measured = run_wrk(base + path, args, etag, server.pid)
+                    rows.append((name, "304 (If-None-Match)", 0, *measured))
         finally:
             server.terminate()
             server.wait(10)
@@ -180,13 +201,14 @@ def bench_in_process(database: Path, urls: dict[str, str], args) -> list[tuple]:
             if cache_size:
                 cases.append(("304 (If-None-Match)", {"If-None-Match": first.headers["ETag"]}))
             for case, headers in cases:
-                count, start = 0, time.perf_counter()
+                count, start, cpu = 0, time.perf_counter(), time.process_time()
                 while time.perf_counter() - start < args.seconds:
                     client.get(path, headers=headers)
                     count += 1
-                elapsed = time.perf_counter() - start
+                elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
                 size = len(first.data) if not headers else 0
-                rows.append((name, case, size, count / elapsed, f"{elapsed / count * 1000:.2f}ms"))
+                latency = f"{elapsed / count * 1000:.2f}ms"
+                rows.append((name, case, size, count / elapsed, latency, cpu / count * 1000))
     return rows
 
 
@@ -215,15 +237,22 @@ def main() -> None:
             "/feeds/posts.atom": "/feeds/posts.atom",
             f"comments.atom of a post with {args.comments} comments": busy,
         }
-        how = "test client, in-process" if args.in_process else (
-            f"gunicorn -w {args.workers}, wrk -t2 -c{args.connections} -d{args.seconds}s"
+        how = (
+            "test client, in-process"
+            if args.in_process
+            else (f"gunicorn -w {args.workers}, wrk -t2 -c{args.connections} -d{args.seconds}s")
         )
+        load = os.getloadavg()[0]
         rows = (bench_in_process if args.in_process else bench_wrk)(database, urls, args)
-        print(f"Measured with {how}, SQLite.\n")
-        print("| feed | response | bytes | requests/s | latency (avg) |")
-        print("|---|---|---:|---:|---:|")
-        for name, label, size, rate, latency in rows:
-            print(f"| {name} | {label} | {size or '—'} | {rate:,.0f} | {latency} |")
+        print(
+            f"Measured with {how}, SQLite, {os.cpu_count()} CPUs; load average "
+            f"{load:.1f} before and {os.getloadavg()[0]:.1f} after (other work shares the CPUs: "
+            "CPU ms per request is the steadier figure).\n"
+        )
+        print("| feed | response | bytes | requests/s | latency (avg) | server CPU ms/request |")
+        print("|---|---|---:|---:|---:|---:|")
+        for name, label, size, rate, latency, cpu in rows:
+            print(f"| {name} | {label} | {size or '—'} | {rate:,.0f} | {latency} | {cpu:.2f} |")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
