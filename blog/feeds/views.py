@@ -62,13 +62,20 @@ def tag_authority() -> str:
 
 def _etag(feed: str, fmt: Format, version: queries.Version) -> str:
     config = current_app.config
-    site = (config["SITE_TITLE"], config["SITE_DESCRIPTION"], config["SITE_LANGUAGE"])
+    site = (
+        config["SITE_TITLE"],
+        config["SITE_DESCRIPTION"],
+        config["SITE_LANGUAGE"],
+        config["FEED_MAX_AGE"],  # the RSS <ttl>
+    )
     # Absolute URLs and ids depend on the host the reader used, so it is part of the version.
     parts = (feed, fmt, request.url_root, tag_authority(), site, version.key)
     return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
 
 
-def _respond(feed: str, fmt: Format, version: queries.Version, build: Callable[[], Channel]):
+def _respond(
+    feed: str, fmt: Format, version: queries.Version, build: Callable[[], Channel]
+) -> Response:
     """Answer 304 if the reader's copy is current, else the document; cache headers either way."""
     etag = _etag(feed, fmt, version)
     if not is_resource_modified(request.environ, etag=etag, last_modified=version.last_modified):
@@ -84,7 +91,10 @@ def _respond(feed: str, fmt: Format, version: queries.Version, build: Callable[[
     return response
 
 
-def _channel(feed_id: str, title: str, subtitle: str, self_endpoint: str, alternate: str, **kw):
+def _channel(
+    feed_id: str, title: str, subtitle: str, self_endpoint: str, alternate: str, **kw
+) -> Channel:
+    """Return a channel without entries; self_endpoint and kw build its absolute self URL."""
     config = current_app.config
     return Channel(
         id=feed_id,
