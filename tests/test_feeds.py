@@ -94,8 +94,7 @@ def blog(app) -> Blog:
         "Coming soon",
         0,
         ["reading"],
-        published_at=now + timedelta(days=2),
-        status=PostStatus.SCHEDULED,
+        published_at=now + timedelta(days=2),  # published, with a date to come: scheduled
         body="SCHEDULED-SECRET-TEXT",
     )
     add_comment(
@@ -387,6 +386,17 @@ def test_new_comment_changes_the_etag_and_shows_in_both_comment_feeds(app, clien
         # Atom puts a comment in <content>, RSS in <description> (feedparser: summary).
         body = newest.content[0].value if "content" in newest else newest.summary
         assert "A brand new remark." in body
+
+
+def test_a_scheduled_post_appears_when_its_time_comes_without_any_write(client, blog, monkeypatch):
+    first = client.get("/feeds/posts.atom")
+    assert b"Coming soon" not in first.data
+    later = utcnow() + timedelta(days=3)
+    monkeypatch.setattr("blog.models.utcnow", lambda: later)
+    monkeypatch.setattr("blog.feeds.queries.utcnow", lambda: later)
+    response = client.get("/feeds/posts.atom", headers={"If-None-Match": first.headers["ETag"]})
+    assert response.status_code == 200
+    assert feedparser.parse(response.data).entries[0].title == "Coming soon"
 
 
 def test_unpublishing_a_post_takes_it_and_its_comments_out_of_the_feeds(client, blog):
