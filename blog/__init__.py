@@ -48,6 +48,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     for blueprint in (posts_bp, comments_bp, admin_bp):
         app.register_blueprint(blueprint)
 
+    from blog.feeds import bp as feeds_bp
+
+    app.register_blueprint(feeds_bp)
+
     from blog import cli
 
     cli.init_app(app)

@@ -13,6 +13,7 @@ from datetime import timedelta
 from enum import StrEnum
 
 import sqlalchemy as sa
+from flask import g, has_app_context
 
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, Post, Setting, utcnow
@@ -49,7 +50,20 @@ class DiscussionSettings:
 
     @classmethod
     def load(cls) -> DiscussionSettings:
-        """Read the settings from the database, falling back to defaults field by field."""
+        """Return the settings, read from the database once per request (defaults field by field).
+
+        Pages ask for them once per comment (is the Reply button shown?); the request keeps
+        what it read, so a page costs one query however many comments it has.
+        """
+        if has_app_context() and "discussion_settings" in g:
+            return g.discussion_settings
+        settings = cls._read()
+        if has_app_context():
+            g.discussion_settings = settings
+        return settings
+
+    @classmethod
+    def _read(cls) -> DiscussionSettings:
         stored = Setting.get(SETTING_KEY) or {}
         defaults = cls()
         moderation = stored.get("moderation", defaults.moderation)
@@ -64,6 +78,8 @@ class DiscussionSettings:
 
     def save(self) -> None:
         """Store the settings (the caller commits)."""
+        if has_app_context():
+            g.pop("discussion_settings", None)
         value = asdict(self)
         value["moderation"] = str(self.moderation)
         Setting.put(SETTING_KEY, value)

@@ -94,8 +94,9 @@ class Tag(db.Model):
 
 class Post(db.Model):
     __table_args__ = (
-        sa.Index("ix_post_status_published_at", "status", "published_at"),
-        sa.Index("ix_post_slug_published_at", "slug", "published_at"),
+        # Listings, archives and prev/next walk posts by publication time (newest first, id
+        # breaking ties); the status check reads the row. Slugs have their unique index.
+        sa.Index("ix_post_published_at_id", "published_at", "id"),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -152,9 +153,12 @@ class Post(db.Model):
         )
 
     @staticmethod
-    def public_filter() -> sa.ColumnElement[bool]:
-        """Published posts, and scheduled posts whose time has come."""
-        return sa.and_(Post.status.in_(VISIBLE_STATUSES), Post.published_at <= utcnow())
+    def public_filter(now: Any = None) -> sa.ColumnElement[bool]:
+        """Published posts, and scheduled posts whose time has come (now: a time or bindparam)."""
+        return sa.and_(
+            Post.status.in_(VISIBLE_STATUSES),
+            Post.published_at <= (utcnow() if now is None else now),
+        )
 
     @staticmethod
     def _neighbour() -> sa.Select[tuple[Post]]:
@@ -218,6 +222,9 @@ class Post(db.Model):
 class Comment(db.Model):
     __table_args__ = (
         sa.Index("ix_comment_post_status_id", "post_id", "status", "id"),
+        # One post's approved comments by time (its comment feed, newest first), read without
+        # walking every approved comment of the blog.
+        sa.Index("ix_comment_post_status_created_at", "post_id", "status", "created_at"),
         sa.Index("ix_comment_status_created_at", "status", "created_at"),
         sa.Index("ix_comment_ip_created_at", "ip", "created_at"),
     )

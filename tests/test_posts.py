@@ -249,7 +249,7 @@ def test_friendly_404_and_500(app_config):
     assert "secret internals" not in body and "Traceback" not in body
 
 
-def test_post_page_query_count_does_not_grow_with_comments(client, author, queries):
+def test_post_page_query_count_does_not_grow_with_comments(app, client, author, queries):
     post = make_post(author, "Busy", 1, tags=["a", "b"])
     make_post(author, "Before", 5)
     make_post(author, "After", 0)
@@ -258,7 +258,8 @@ def test_post_page_query_count_does_not_grow_with_comments(client, author, queri
     statements = []
 
     def count():
-        with queries() as found:
+        # Each request in its own app context, as in production (nothing kept in g).
+        with app.app_context(), queries() as found:
             assert client.get(path).status_code == 200
         statements[:] = found
         return len(found)

@@ -28,12 +28,12 @@ from blog.content import add_comment
 from blog.extensions import db
 from blog.htmx import is_htmx, vary_on_htmx
 from blog.models import Comment, CommentStatus, Post
-from blog.posts.views import get_public_post, render_detail
+from blog.posts.views import POST_PATH, get_public_post, render_detail
 from blog.templating import post_url
 
 bp = Blueprint("comments", __name__)
 
-COMMENTS = "/<int(fixed_digits=4):year>/<int(fixed_digits=2):month>/<slug>/comments"
+COMMENTS = POST_PATH + "comments"
 REMEMBER_COOKIE = "comment_author"
 HELD_COOKIE = "comment_held"
 HELD_KEEP = 50

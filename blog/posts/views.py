@@ -12,6 +12,9 @@ from blog.models import Comment, Post, Tag, post_tags
 
 bp = Blueprint("posts", __name__)
 
+# A post's permalink, /YYYY/MM/<slug>/; its comments and comment feeds hang off it.
+POST_PATH = "/<int(fixed_digits=4):year>/<int(fixed_digits=2):month>/<slug>/"
+
 
 def _month_range(year: int, month: int | None) -> tuple[datetime, datetime]:
     if month is None:
@@ -42,7 +45,7 @@ def index():
     return render_template("posts/index.html", page=page)
 
 
-@bp.route("/<int(fixed_digits=4):year>/<int(fixed_digits=2):month>/<slug>/")
+@bp.route(POST_PATH)
 def detail(year: int, month: int, slug: str):
     """Show a post with its comments."""
     return render_detail(get_public_post(year, month, slug))
