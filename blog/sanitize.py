@@ -127,24 +127,36 @@ _TAB_OR_NEWLINE = re.compile(r"[\t\n\r]")
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
 
 
-def url_scheme(value: str) -> str:
-    """Return the lower-cased scheme a browser reads in an attribute value ("" if relative).
+# http(s) URLs must name a host: "http:javascript:alert(1)" is refused, not guessed at.
+_WEB_URL = re.compile(r"https?://[^/?#\\\s]", re.IGNORECASE)
+
+
+def _browser_url(value: str) -> str:
+    """Return an attribute value as the URL parser sees it.
 
     Entities are decoded first (bleach hands over raw attribute text, nh3 decoded text;
     decoding twice only makes the check stricter).
     """
-    url = _TAB_OR_NEWLINE.sub("", html.unescape(value).strip(_C0_AND_SPACE))
-    match = _SCHEME.match(url)
+    return _TAB_OR_NEWLINE.sub("", html.unescape(value).strip(_C0_AND_SPACE))
+
+
+def url_scheme(value: str) -> str:
+    """Return the lower-cased scheme a browser reads in an attribute value ("" if relative)."""
+    match = _SCHEME.match(_browser_url(value))
     return match.group(1).lower() if match else ""
 
 
 def _url_allowed(tag: str, name: str, value: str, relative_ok: bool) -> bool:
-    scheme = url_scheme(value)
+    url = _browser_url(value)
+    match = _SCHEME.match(url)
+    scheme = match.group(1).lower() if match else ""
+    if scheme in ("http", "https") and not _WEB_URL.match(url):
+        return False
     if tag == "img" and name == "src":
         return scheme in IMAGE_SCHEMES
     if not scheme:
         # A comment links only to absolute http(s)/mailto URLs; a post may link within the site.
-        return relative_ok and bool(value.strip())
+        return relative_ok and bool(url)
     return scheme in URL_SCHEMES
 
 

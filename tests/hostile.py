@@ -47,9 +47,7 @@ class Policy:
 
 
 COMMENT_POLICY = Policy(
-    tags=frozenset(
-        "a abbr acronym b blockquote cite code del em i q s strike strong p br".split()
-    ),
+    tags=frozenset("a abbr acronym b blockquote cite code del em i q s strike strong p br".split()),
     attributes={
         "a": frozenset({"href", "title", "rel"}),
         "abbr": frozenset({"title"}),
@@ -71,8 +69,9 @@ def browser_scheme(value: str) -> str:
 
 def parse(html: str):
     """Parse an HTML fragment as a browser would inside a <div>; return its root element."""
-    return html5lib.parseFragment(html, container="div", treebuilder="etree",
-                                  namespaceHTMLElements=False)
+    return html5lib.parseFragment(
+        html, container="div", treebuilder="etree", namespaceHTMLElements=False
+    )
 
 
 def violations(html: str, policy: Policy = COMMENT_POLICY) -> list[str]:
