@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -285,3 +286,34 @@ def test_random_text_never_yields_disallowed_markup(text):
 @given(st.text())
 def test_plain_random_text_never_yields_disallowed_markup(text):
     assert violations(clean_comment(text)) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a" * 30_000 + "@",
+        "www." + "a-" * 10_000,
+        "http://" + "a" * 20_000 + "!",
+        "a.b" * 3_000 + "@b",
+        "x@" * 10_000,
+        "http://x.co/" + "(a" * 5_000,
+        "<b>" * 5_000 + "deep",
+    ],
+    ids=[
+        "letters-then-at",
+        "www-hyphens",
+        "long-host",
+        "dots-then-at",
+        "many-ats",
+        "parens",
+        "deep",
+    ],
+)
+def test_long_hostile_text_is_cleaned_in_linear_time(text):
+    """A comment of 20-30 KB made to make the linkify patterns backtrack stays fast.
+
+    bleach's own email pattern took over a minute on the first of these.
+    """
+    start = time.perf_counter()
+    clean_comment(text)
+    assert time.perf_counter() - start < 5
