@@ -339,6 +339,38 @@ def _nh3_attribute_filter(relative_ok: bool):
     return check
 
 
+def _two_passes(
+    tags: frozenset[str],
+    attributes: dict[str, frozenset[str]],
+    *,
+    relative_ok: bool,
+    link_rel: str | None,
+    filters: list | None = None,
+    **nh3_options,
+) -> tuple[bleach.Cleaner, nh3.Cleaner]:
+    """Build bleach (first pass) and nh3 (the check) for one allowlist."""
+    first = bleach.Cleaner(
+        tags=tags,
+        attributes=_bleach_attribute_filter(attributes, relative_ok),
+        protocols=URL_SCHEMES,
+        strip=False,
+        strip_comments=True,
+        filters=filters,
+    )
+    second = nh3.Cleaner(
+        tags=set(tags),
+        clean_content_tags=set(),
+        attributes={tag: set(names) for tag, names in attributes.items()},
+        attribute_filter=_nh3_attribute_filter(relative_ok),
+        strip_comments=True,
+        link_rel=link_rel,
+        url_schemes=set(URL_SCHEMES),
+        url_relative="pass_through" if relative_ok else "deny",
+        **nh3_options,
+    )
+    return first, second
+
+
 def _comment_cleaners() -> tuple[bleach.Cleaner, nh3.Cleaner]:
     linkify = partial(
         LinkifyFilter,
@@ -348,47 +380,24 @@ def _comment_cleaners() -> tuple[bleach.Cleaner, nh3.Cleaner]:
         url_re=_URL_RE,
         email_re=_EMAIL_RE,
     )
-    first = bleach.Cleaner(
-        tags=COMMENT_TAGS,
-        attributes=_bleach_attribute_filter(COMMENT_ATTRIBUTES, relative_ok=False),
-        protocols=URL_SCHEMES,
-        strip=False,
-        strip_comments=True,
+    return _two_passes(
+        COMMENT_TAGS,
+        COMMENT_ATTRIBUTES,
+        relative_ok=False,
+        link_rel=LINK_REL,
         filters=[linkify, ParagraphFilter],
     )
-    second = nh3.Cleaner(
-        tags=set(COMMENT_TAGS),
-        clean_content_tags=set(),
-        attributes={tag: set(names) for tag, names in COMMENT_ATTRIBUTES.items()},
-        attribute_filter=_nh3_attribute_filter(relative_ok=False),
-        strip_comments=True,
-        link_rel=LINK_REL,
-        url_schemes=set(URL_SCHEMES),
-        url_relative="deny",
-    )
-    return first, second
 
 
 def _post_cleaners() -> tuple[bleach.Cleaner, nh3.Cleaner]:
-    first = bleach.Cleaner(
-        tags=POST_TAGS,
-        attributes=_bleach_attribute_filter(POST_ATTRIBUTES, relative_ok=True),
-        protocols=URL_SCHEMES,
-        strip=False,
-        strip_comments=True,
-    )
-    second = nh3.Cleaner(
-        tags=set(POST_TAGS),
-        attributes={tag: set(names) for tag, names in POST_ATTRIBUTES.items()},
-        attribute_filter=_nh3_attribute_filter(relative_ok=True),
-        strip_comments=True,
+    return _two_passes(
+        POST_TAGS,
+        POST_ATTRIBUTES,
+        relative_ok=True,
         # The writer's own links are editorial: followed, no rel.
         link_rel=None,
-        url_schemes=set(URL_SCHEMES),
-        url_relative="pass_through",
         set_tag_attribute_values={"img": {"loading": "lazy"}},
     )
-    return first, second
 
 
 # A bleach Cleaner keeps parser state: one per thread, built on first use.
