@@ -233,10 +233,34 @@ def bench_page(
     return {label: median_us(samples)}, calls, (in_bleach / total if total else 0.0)
 
 
+def bench_rerender(app: Flask, comments: int) -> dict[str, tuple[float, float]]:
+    """Time `flask rerender` over every comment made stale, per comment."""
+    from blog.cli import rerender
+    from blog.models import Comment
+
+    with app.app_context():
+        author = db.session.scalar(sa.select(User))
+        post = make_post("Rerender benchmark", author)
+        have = db.session.scalar(sa.select(sa.func.count(Comment.id)))
+        for i in range(max(0, comments - have)):
+            add_comment(post, author_name=f"Reader {i}", body=TYPICAL)
+        db.session.commit()
+        db.session.execute(sa.update(Comment).values(body_html="<p>stale</p>"))
+        db.session.commit()
+        total = db.session.scalar(sa.select(sa.func.count(Comment.id)))
+        start, start_cpu = time.perf_counter_ns(), time.thread_time_ns()
+        _posts, result = rerender(batch_size=500)
+        wall, cpu = time.perf_counter_ns() - start, time.thread_time_ns() - start_cpu
+        assert result.changed == total, result
+    label = f"flask rerender, per comment ({total} stale comments, batches of 500)"
+    return {label: (wall / total / 1000, cpu / total / 1000)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=200, help="measured runs per benchmark")
     parser.add_argument("--comments", type=int, default=200, help="comments on the page")
+    parser.add_argument("--rerender", type=int, default=2000, help="comments re-rendered (0: skip)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as directory:
@@ -248,6 +272,8 @@ def main() -> None:
         results |= bench_posting(app, args.rounds)
         page, calls, bleach_share = bench_page(app, args.rounds, args.comments)
         results |= page
+        if args.rerender:
+            results |= bench_rerender(app, args.rerender)
         with app.app_context():
             db.engine.dispose()
 

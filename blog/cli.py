@@ -39,7 +39,7 @@ class _Source(NamedTuple):
     html: str
 
 
-def _batches(column: sa.orm.InstrumentedAttribute, select: sa.Select, size: int) -> Iterator[list]:
+def _batches(column: so.InstrumentedAttribute[int], select: sa.Select, size: int) -> Iterator[list]:
     """Yield the rows of select in batches of size, by increasing id (keyset pagination).
 
     Each batch is read in a transaction of its own, ended before the caller renders it: a
