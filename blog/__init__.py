@@ -45,6 +45,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(posts_bp)
 
+    from blog.porting import bp as porting_bp
+
+    app.register_blueprint(porting_bp)
+
     from blog import cli
 
     cli.init_app(app)
