@@ -60,7 +60,8 @@ def _children(element: etree._Element) -> dict[str, list[etree._Element]]:
 
 def _text(index: dict[str, list[etree._Element]], name: str) -> str:
     found = index.get(name)
-    return (found[0].text or "") if found else ""
+    # itertext() keeps an undeclared or unexpanded entity as its literal "&name;".
+    return "".join(found[0].itertext()) if found else ""
 
 
 def _date(text: str, zone: tzinfo | None, line: int) -> datetime | None:
