@@ -44,7 +44,7 @@ def redirect_legacy():
         sa.select(LegacyPath.target, Post)
         .join(Post, LegacyPath.post_id == Post.id)
         .where(LegacyPath.path.in_(keys), Post.public_filter())
-        .options(so.lazyload(Post.author), so.noload(Post.tags))
+        .options(so.lazyload(Post.author), so.lazyload(Post.tags))
         .limit(1)
     ).first()
     if row is None:
