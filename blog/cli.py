@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 from flask import Flask
 
@@ -35,7 +37,7 @@ def import_command(
 
     from blog.porting.importer import run_import
 
-    with click.progressbar(length=os.path.getsize(file), label="Importing", file=None) as bar:
+    with click.progressbar(length=os.path.getsize(file), label="Importing") as bar:
         try:
             report = run_import(
                 file,
@@ -71,9 +73,7 @@ def export_command(file, timezone: str, html: bool) -> None:
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--timezone") from None
     total = db.session.scalar(sa.select(sa.func.count(Post.id)))
-    with click.progressbar(
-        length=total, label="Exporting", file=click.get_text_stream("stderr")
-    ) as bar:
+    with click.progressbar(length=total, label="Exporting", file=sys.stderr) as bar:
         report = export_blog(file, zone, html=html, progress=bar.update)
     click.echo(f"Exported {report.posts} posts and {report.comments} comments.", err=True)
     if report.left_out:

@@ -14,7 +14,6 @@ from blog.extensions import db
 from blog.models import Comment, CommentStatus, Post, PostStatus, Tag
 from blog.porting import movabletype
 from blog.porting.entries import FormatError
-from blog.templating import post_url
 from tests.porting_helpers import MT_FILE, counts, make_author, permalink, post_by_slug, run
 
 NY = ZoneInfo("America/New_York")

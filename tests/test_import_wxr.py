@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from blog.extensions import db
-from blog.models import Comment, CommentStatus, Post, PostStatus
+from blog.models import Comment, CommentStatus, PostStatus
 from blog.porting import wxr
 from blog.porting.entries import FormatError
 from tests.porting_helpers import WXR_FILE, counts, make_author, permalink, post_by_slug, run

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from html import escape
 from datetime import tzinfo
 from typing import TextIO
 
@@ -99,7 +100,8 @@ def _write_post(out: TextIO, post: Post, zone: tzinfo, html: bool, report: Expor
         date=post.published_at or post.created_at,
         body=body,
         extended=extended,
-        excerpt=post.excerpt,
+        # An EXCERPT is HTML to Movable Type; ours is plain text.
+        excerpt=escape(post.excerpt, quote=False),
         comments=(
             {"author": a, "email": e, "url": u, "ip": i, "date": d, "text": t}
             for a, e, u, i, d, t in comments

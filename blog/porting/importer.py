@@ -259,7 +259,7 @@ class _Importer:
         if found is None:
             base = slugify(entry.basename or _plain(entry.title))
             same = re.compile(re.escape(base) + r"(?:-\d+)?")
-            for slug, post in self.by_date.get(entry.date, []):
+            for slug, post in self.by_date.get(_published_at(entry), []):
                 if same.fullmatch(slug):
                     found = post
                     break
@@ -283,19 +283,19 @@ class _Importer:
             author_id=self.user.id,
             tags=[t[:80] for t in entry.tags],
             status=entry.status,
-            published_at=entry.date,
+            published_at=_published_at(entry),
             slug=entry.basename or title,
             excerpt=excerpt,
             comments_open=entry.comments_open,
         )
         if entry.date is not None:
-            post.created_at = post.updated_at = entry.date
+            post.created_at = post.updated_at = min(entry.date, post.updated_at)
         for tag in post.tags:
             if tag.slug not in self.tag_slugs:
                 self.tag_slugs.add(tag.slug)
                 self.report.tags_created.append(tag.name)
         self.report.posts[entry.status] += 1
-        self.by_date.setdefault(entry.date, []).append((post.slug, post))
+        self.by_date.setdefault(post.published_at, []).append((post.slug, post))
         self._scan_urls(post.body_html, post.title)
         return post
 
@@ -390,6 +390,11 @@ def _links(html: str) -> Iterator[tuple[str, str]]:
             value = element.get(attr) if isinstance(element.tag, str) else None
             if value:
                 yield attr, value.strip()
+
+
+def _published_at(entry: ParsedEntry) -> datetime | None:
+    """A draft has no publication date yet (its old date stays as created_at)."""
+    return None if entry.status == "draft" else entry.date
 
 
 def _thread_order(comment: ParsedComment) -> tuple:

@@ -119,6 +119,9 @@ def quote_tags(names: Iterable[str]) -> str:
     """Write tags for a TAGS line, quoting those with commas or spaces."""
     out = []
     for name in names:
+        if '"' in name and "'" not in name:
+            out.append(f"'{name}'")
+            continue
         name = name.replace('"', "'")
         out.append(f'"{name}"' if re.search(r"[\s,']", name) else name)
     return ",".join(out)
@@ -251,7 +254,11 @@ def _header_line(entry: _Entry, line: str, number: int) -> None:
 
 
 def _text(lines: list[str]) -> str:
-    return "\n".join(lines).strip("\n")
+    # A separator-looking line inside a section was written with a leading space: undo it.
+    return "\n".join(_ESCAPED.get(line, line) for line in lines).strip("\n")
+
+
+_ESCAPED = {" " + SECTION_END: SECTION_END, " " + ENTRY_END: ENTRY_END}
 
 
 def _finish(raw: _Entry, zone: tzinfo) -> ParsedEntry:
