@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from html import escape
 from datetime import tzinfo
+from html import escape
 from typing import TextIO
 
 import sqlalchemy as sa
