@@ -38,13 +38,14 @@ def allow_large_upload(endpoint: str | None, _values: dict | None) -> None:
 @bp.errorhandler(RequestEntityTooLarge)
 def too_large(_error):
     """Explain the upload limit instead of a bare 413."""
-    form = _upload_form()
+    # The body is not read again: formdata=None keeps the form empty.
+    form = _upload_form(formdata=None)
     limit = _limit_text()
     message = (
         f"That file is larger than {limit}, the most this page takes. Import it from a shell "
         "instead: flask --app wsgi import FILE (no size limit)."
     )
-    return render_template("porting/import.html", form=form, error=message), 413
+    return render_template("porting/import.html", form=form, limit=limit, error=message), 413
 
 
 def _limit_text() -> str:
@@ -69,8 +70,8 @@ def _forget_upload() -> None:
             path.unlink(missing_ok=True)
 
 
-def _upload_form() -> UploadForm:
-    form = UploadForm()
+def _upload_form(**kwargs) -> UploadForm:
+    form = UploadForm(**kwargs)
     form.author.choices = [
         (u.id, f"{u.display_name} ({u.username})")
         for u in db.session.scalars(sa.select(User).order_by(User.id))
