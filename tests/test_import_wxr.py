@@ -75,6 +75,9 @@ def test_import_command(app, runner, client):
     assert "(oldblog.example.com)" in out
 
     hello = post_by_slug("hello-from-the-road")
+    # The teaser is what came before <!--more-->; the page shows both parts.
+    assert hello.excerpt == "First day out. The map was wrong twice."
+    assert "turned back" in hello.body_html
     assert hello.comment_count == 3  # approved only: Grace, Ada, Linus
     comments = {
         c.author_name: c

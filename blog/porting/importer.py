@@ -270,9 +270,8 @@ class _Importer:
     def _create(self, entry: ParsedEntry, title: str) -> Post:
         body = _source(entry.body, entry.body_format)
         excerpt = _plain(entry.excerpt)
-        if entry.extended.strip():
-            if not excerpt:
-                excerpt = plain_excerpt(render_markdown(body))
+        extended = entry.extended.strip()
+        if extended:
             body = f"{body}\n\n{MORE}\n\n{_source(entry.extended, entry.body_format)}"
         if not title:
             title = plain_excerpt(render_markdown(body), 60) or "Untitled"
@@ -288,6 +287,9 @@ class _Importer:
             excerpt=excerpt,
             comments_open=entry.comments_open,
         )
+        if extended and not excerpt:
+            # The teaser is what came before "continue reading", as on the old blog.
+            post.excerpt = plain_excerpt(post.body_html.split('<a id="more"', 1)[0])
         if entry.date is not None:
             post.created_at = post.updated_at = min(entry.date, post.updated_at)
         for tag in post.tags:
