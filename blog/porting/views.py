@@ -96,7 +96,7 @@ def upload():
     timezone = form.timezone.data.strip()
     try:
         report = run_import(path, timezone=timezone, author_id=form.author.data, dry_run=True)
-    except FormatError as error:
+    except (FormatError, ValueError) as error:
         path.unlink(missing_ok=True)
         message = f"This file cannot be imported: {error}. Nothing was changed."
         return render_template(
@@ -136,7 +136,7 @@ def apply():
             timezone=pending["timezone"],
             author_id=pending["author_id"],
         )
-    except FormatError as error:
+    except (FormatError, ValueError) as error:
         message = f"This file cannot be imported: {error}. Nothing was changed."
         return render_template(
             "porting/import.html", form=_upload_form(), limit=_limit_text(), error=message
