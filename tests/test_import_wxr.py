@@ -207,3 +207,12 @@ def test_post_without_any_date_is_skipped_not_guessed():
     )
     entries = {e.title: e for e in parse(data)}
     assert "no date" in entries["Привет, Москва &amp; hostile markup"].skip
+
+
+def test_a_very_long_body_is_read_with_huge_tree_only_when_needed():
+    body = b"word " * 2_200_000  # 11 MB in one text node: over libxml2's default limit
+    data = _wxr_with(b"", b"Long", b"<![CDATA[" + body + b"]]>")
+    with pytest.raises(wxr.HugeTreeNeeded):
+        parse(data)
+    (entry,) = list(wxr.parse(io.BytesIO(data), huge_tree=True))
+    assert len(entry.body) == len(body.strip())

@@ -124,7 +124,9 @@ def parse(
             yield entry
     except etree.XMLSyntaxError as error:
         message = str(error.msg or error)
-        if "huge" in message.lower():
+        # libxml2's safety limits on one text node ("huge text node", "CData section too
+        # big"): retried with huge_tree, entity expansion stays off.
+        if "huge" in message.lower() or "too big" in message.lower():
             raise HugeTreeNeeded(message) from None
         line = error.position[0] if error.position else None
         raise FormatError(f"the XML is broken: {message}", line) from None
