@@ -43,14 +43,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from blog.admin import bp as admin_bp
     from blog.comments import bp as comments_bp
+    from blog.feeds import bp as feeds_bp
+    from blog.porting import bp as porting_bp
     from blog.posts import bp as posts_bp
 
-    for blueprint in (posts_bp, comments_bp, admin_bp):
+    for blueprint in (posts_bp, comments_bp, feeds_bp, admin_bp, porting_bp):
         app.register_blueprint(blueprint)
-
-    from blog.feeds import bp as feeds_bp
-
-    app.register_blueprint(feeds_bp)
 
     from blog import cli
 

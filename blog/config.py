@@ -40,3 +40,6 @@ class Defaults:
     RATELIMIT_HEADERS_ENABLED = True
 
     MAX_CONTENT_LENGTH = 1024 * 1024
+
+    # The largest export file the back office's Import page accepts (the command has no limit).
+    IMPORT_MAX_UPLOAD = 8 * 1024 * 1024

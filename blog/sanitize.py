@@ -152,11 +152,12 @@ def _url_allowed(tag: str, name: str, value: str, relative_ok: bool) -> bool:
     scheme = match.group(1).lower() if match else ""
     if scheme in ("http", "https") and not _WEB_URL.match(url):
         return False
+    if not scheme:
+        # A comment links only to absolute http(s)/mailto URLs; a post may link to and show
+        # images from its own site.
+        return relative_ok and bool(url)
     if tag == "img" and name == "src":
         return scheme in IMAGE_SCHEMES
-    if not scheme:
-        # A comment links only to absolute http(s)/mailto URLs; a post may link within the site.
-        return relative_ok and bool(url)
     return scheme in URL_SCHEMES
 
 

@@ -9,17 +9,22 @@ from flask import Flask, url_for
 from blog.models import Comment, Post
 
 
-def post_url(post: Post, _external: bool = False, **values) -> str:
-    """Return the permalink of a published post."""
+def post_url(post: Post, _external: bool = False, endpoint: str = "posts.detail", **values) -> str:
+    """Return the permalink of a published post (or another URL under it, by endpoint)."""
     when = post.published_at
     return url_for(
-        "posts.detail",
+        endpoint,
         year=when.year,
         month=when.month,
         slug=post.slug,
         _external=_external,
         **values,
     )
+
+
+def post_comments_feed_url(post: Post, fmt: str = "atom", _external: bool = False) -> str:
+    """Return the URL of a post's comment feed (Atom by default)."""
+    return post_url(post, _external=_external, endpoint=f"feeds.post_comments_{fmt}")
 
 
 def comment_url(comment: Comment, _external: bool = False) -> str:
@@ -43,7 +48,9 @@ def longtime(value: datetime) -> str:
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.globals.update(post_url=post_url, comment_url=comment_url)
+    app.jinja_env.globals.update(
+        post_url=post_url, comment_url=comment_url, post_comments_feed_url=post_comments_feed_url
+    )
     app.jinja_env.filters.update(isodate=isodate, longdate=longdate, longtime=longtime)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -100,7 +100,7 @@ def violations(html: str, policy: Policy = COMMENT_POLICY) -> list[str]:
             if lowered in policy.url_attributes:
                 scheme = browser_scheme(value)
                 if tag == "img" and lowered == "src":
-                    if scheme not in policy.image_schemes:
+                    if scheme not in policy.image_schemes and (scheme or not policy.relative_ok):
                         problems.append(f"image URL {value!r}")
                 elif scheme and scheme not in policy.schemes:
                     problems.append(f"URL scheme {scheme!r} in {name}={value!r}")

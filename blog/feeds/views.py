@@ -246,16 +246,3 @@ def tag(tag: str, fmt: Format):
     version = queries.posts_version(limit, found.id)
     key = (found.id, found.name, found.slug, *version.key)
     return _respond("tag", fmt, queries.Version(key, version.last_modified), build)
-
-
-@bp.app_template_global()
-def post_comments_feed_url(post: Post, fmt: Format = "atom", _external: bool = False) -> str:
-    """Return the URL of a post's comment feed (Atom by default)."""
-    when = post.published_at
-    return url_for(
-        f"feeds.post_comments_{fmt}",
-        year=when.year,
-        month=when.month,
-        slug=post.slug,
-        _external=_external,
-    )

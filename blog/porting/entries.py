@@ -1,0 +1,66 @@
+"""What every importer produces: format-neutral entries, comments and pings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class FormatError(Exception):
+    """A file that cannot be imported; the message names the line to look at."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        self.message = message
+        self.line = line
+        super().__init__(f"line {line}: {message}" if line else message)
+
+
+@dataclass(slots=True)
+class ParsedComment:
+    line: int
+    author: str
+    text: str
+    date: datetime | None
+    email: str = ""
+    url: str = ""
+    ip: str = ""
+    status: str = "approved"
+    # Ids the old platform gave the comment and its parent (WordPress threads replies).
+    old_id: str = ""
+    old_parent_id: str = ""
+
+
+@dataclass(slots=True)
+class ParsedPing:
+    """A trackback or pingback: reported to the writer, never turned into a comment."""
+
+    line: int
+    url: str
+    title: str = ""
+    blog_name: str = ""
+
+
+@dataclass(slots=True)
+class ParsedEntry:
+    line: int
+    title: str
+    # Where the old platform kept it: the basename (Movable Type) or post_name (WordPress).
+    basename: str
+    status: str
+    date: datetime | None
+    body: str = ""
+    extended: str = ""
+    # "html", "breaks" (line breaks become paragraphs) or "markdown".
+    body_format: str = "breaks"
+    excerpt: str = ""
+    tags: list[str] = field(default_factory=list)
+    comments_open: bool = True
+    comments: list[ParsedComment] = field(default_factory=list)
+    pings: list[ParsedPing] = field(default_factory=list)
+    # (old path, "post" or "comments-feed")
+    old_paths: list[tuple[str, str]] = field(default_factory=list)
+    # Files the old platform held for the entry (WordPress attachments).
+    files: list[str] = field(default_factory=list)
+    # Set when the entry is not to be imported: why.
+    skip: str = ""
+    warnings: list[str] = field(default_factory=list)
