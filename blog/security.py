@@ -88,9 +88,14 @@ class BlogRequest(Request):
 def request_id() -> str:
     """Return this request's id (the proxy's X-Request-ID if sane, else a new random one)."""
     if "request_id" not in g:
-        wanted = request.headers.get(REQUEST_ID_HEADER, "")
-        g.request_id = wanted if _SANE_REQUEST_ID.fullmatch(wanted) else secrets.token_hex(16)
+        _start_request()
     return g.request_id
+
+
+def _start_request() -> None:
+    # Set on every request, not only when missing: a test's app context can outlive one.
+    wanted = request.headers.get(REQUEST_ID_HEADER, "")
+    g.request_id = wanted if _SANE_REQUEST_ID.fullmatch(wanted) else secrets.token_hex(16)
 
 
 class RequestIdFilter(logging.Filter):
@@ -101,10 +106,6 @@ class RequestIdFilter(logging.Filter):
             record.request_id = request_id()
             record.msg = f"{record.msg} [request id {record.request_id}]"
         return True
-
-
-def _start_request() -> None:
-    request_id()
 
 
 def _reject_impossible_url_parts() -> None:

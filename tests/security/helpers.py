@@ -1,0 +1,327 @@
+"""Tools of the hostile-input suite: the payload corpus, the page checker, URL walkers, fuzzing.
+
+Phase 2 (the comment endpoint) plugs in here: `visitor_inputs`-style tests call
+`executable_content()` on every page that shows a comment, `fuzz_requests()` takes the
+comment form's fields, and `rule_urls()` already finds the new routes in `app.url_map`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote, quote_from_bytes, urlsplit
+
+import html5lib
+from flask import Flask
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from werkzeug.routing import IntegerConverter, Rule
+
+HERE = Path(__file__).parent
+ROOT = HERE.parent.parent
+TEMPLATES = ROOT / "templates"
+
+
+def load_payloads() -> list[str]:
+    """Return the XSS corpus: one payload a line, '# ' comments and blank lines skipped."""
+    lines = (HERE / "xss_payloads.txt").read_text(encoding="utf-8").splitlines()
+    return [line for line in lines if line and not line.startswith("# ")]
+
+
+PAYLOADS = load_payloads()
+
+# --- Parsing a page the way a browser does -----------------------------------------------
+
+URL_ATTRIBUTES = {
+    "href",
+    "src",
+    "action",
+    "formaction",
+    "xlink:href",
+    "poster",
+    "background",
+    "data",
+    "srcset",
+    "cite",
+    "lowsrc",
+    "dynsrc",
+    "codebase",
+    "ping",
+    "manifest",
+    "icon",
+    "longdesc",
+    "usemap",
+}
+# Elements that run code, load a document or change how the page is read; none is ever ours
+# except <script src="/static/..."> and the <link>s and <meta>s of base.html.
+FORBIDDEN_ELEMENTS = {
+    "iframe",
+    "frame",
+    "frameset",
+    "object",
+    "embed",
+    "applet",
+    "base",
+    "style",
+    "svg",
+    "math",
+    "isindex",
+    "template",
+    "portal",
+    "noembed",
+    "xmp",
+    "plaintext",
+    "listing",
+}
+BAD_SCHEMES = ("javascript:", "vbscript:", "livescript:", "data:", "feed:")
+_SCHEME_NOISE = re.compile(r"[\x00-\x20\x7f-\x9f]+")
+
+
+def parse(html: str | bytes):
+    """Parse HTML with html5lib (the HTML5 algorithm browsers use) into an ElementTree."""
+    return html5lib.parse(html, treebuilder="etree", namespaceHTMLElements=False)
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1].lower() if isinstance(tag, str) else ""
+
+
+def template_hx_attributes() -> set[str]:
+    """Return every htmx attribute name our templates write (data-hx-* and hx-*)."""
+    names: set[str] = set()
+    for path in TEMPLATES.rglob("*.html"):
+        names.update(re.findall(r"\b((?:data-)?hx-[\w:-]+)=", path.read_text()))
+    return names
+
+
+def executable_content(html: str | bytes, static_prefix: str = "/static/") -> list[str]:
+    """Return what in a page could run code or load foreign content; [] for a clean page."""
+    problems: list[str] = []
+    allowed_hx = template_hx_attributes()
+    root = parse(html)
+    disabled: set[int] = set()
+    for parent in root.iter():
+        if "hx-disable" in parent.attrib or "data-hx-disable" in parent.attrib:
+            disabled.update(id(child) for child in parent.iter() if child is not parent)
+    for element in root.iter():
+        tag = _local(element.tag)
+        attrs = {k.split("}")[-1].lower(): v for k, v in element.attrib.items()}
+        raw_names = {k.split("}")[-1].lower() for k in element.attrib}
+        where = f"<{tag} {' '.join(sorted(raw_names))}>"
+        if not tag:
+            continue
+        if tag in FORBIDDEN_ELEMENTS or "}" in str(element.tag):
+            problems.append(f"forbidden element {where}")
+        if tag == "script":
+            src = attrs.get("src", "")
+            if not src.startswith(static_prefix) or (element.text or "").strip():
+                problems.append(f"script not from our static files: {where} src={src!r}")
+        if tag == "meta" and attrs.get("http-equiv", "").lower() in ("refresh", "set-cookie"):
+            problems.append(f"meta http-equiv: {where}")
+        if tag == "link" and attrs.get("rel", "").lower() not in (
+            "stylesheet",
+            "alternate",
+            "canonical",
+            "icon",
+        ):
+            problems.append(f"unexpected link: {where}")
+        for name in raw_names:
+            local = name.split(":")[-1]
+            if local.startswith("on"):
+                problems.append(f"event handler attribute {name} on {where}")
+            if local == "style":
+                problems.append(f"style attribute on {where}")
+            if local in ("srcdoc", "formaction"):
+                problems.append(f"{name} on {where}")
+            if re.match(r"(data-)?hx-", name):
+                if re.match(r"(data-)?hx-on", name):
+                    problems.append(f"htmx handler {name} on {where}")
+                elif name not in allowed_hx and id(element) not in disabled:
+                    problems.append(f"htmx attribute {name} outside hx-disable on {where}")
+        for name, value in element.attrib.items():
+            if _local(name) not in URL_ATTRIBUTES and name.lower() not in URL_ATTRIBUTES:
+                continue
+            target = _SCHEME_NOISE.sub("", value).lower()
+            if target.startswith(BAD_SCHEMES) and not (
+                tag == "img" and target.startswith("data:image/")
+            ):
+                problems.append(f"{name}={value!r} on {where}")
+    return problems
+
+
+def skeleton(html: str | bytes) -> list[tuple[str, tuple[str, ...]]]:
+    """Return the page's elements and attribute names in order, without any text or value."""
+    return [
+        (_local(el.tag), tuple(sorted(el.attrib)))
+        for el in parse(html).iter()
+        if isinstance(el.tag, str)
+    ]
+
+
+def main_text(html: str | bytes) -> str:
+    """Return the text a reader sees in <main>."""
+    main = parse(html).find(".//main")
+    return " ".join("".join(main.itertext()).split()) if main is not None else ""
+
+
+# --- Walking app.url_map ---------------------------------------------------------------------
+
+STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def rule_urls(
+    app: Flask, rules: list[Rule], values: dict[str, object] | None = None
+) -> Iterator[tuple[Rule, str]]:
+    """Yield (rule, URL) for rules, filling arguments from values, else 1 for ints, 'x' else."""
+    values = values or {}
+    adapter = app.url_map.bind("localhost")
+    for rule in rules:
+        args = {}
+        for name in rule.arguments:
+            if name in values:
+                args[name] = values[name]
+            elif isinstance(rule._converters.get(name), IntegerConverter):
+                args[name] = 1
+            else:
+                args[name] = "x"
+        url = adapter.build(rule.endpoint, args, method=next(iter(rule.methods - {"OPTIONS"})))
+        yield rule, url
+
+
+def state_changing_rules(app: Flask) -> list[Rule]:
+    """Return every rule that accepts POST, PUT, PATCH or DELETE."""
+    return [rule for rule in app.url_map.iter_rules() if rule.methods & STATE_CHANGING]
+
+
+def admin_rules(app: Flask) -> list[Rule]:
+    """Return every rule under /admin."""
+    return [
+        rule
+        for rule in app.url_map.iter_rules()
+        if rule.rule == "/admin" or rule.rule.startswith("/admin/")
+    ]
+
+
+def csrf_token(client) -> str:
+    """Return a valid CSRF token for client's session, read from the page like htmx does."""
+    body = parse(client.get("/").data).find(".//body")
+    return json.loads(body.get("data-hx-headers"))["X-CSRFToken"]
+
+
+def sample_values(app: Flask) -> dict[str, object]:
+    """Return URL argument values pointing at real demo content (a post with tags)."""
+    import sqlalchemy as sa
+
+    from blog.extensions import db
+    from blog.models import Comment, Post
+
+    post = db.session.scalars(Post.published().where(Post.tags.any())).first()
+    comment = db.session.scalar(sa.select(Comment).where(Comment.post_id == post.id).limit(1))
+    return {
+        "year": post.published_at.year,
+        "month": post.published_at.month,
+        "slug": post.slug,
+        "tag": post.tags[0].slug,
+        "id": post.id,
+        "post_id": post.id,
+        "comment_id": comment.id if comment else 1,
+    }
+
+
+def page_type_urls(app: Flask) -> list[str]:
+    """Return a URL of every public page type (GET routes but static and /admin), plus states."""
+    admin = set(admin_rules(app))
+    rules = [
+        rule
+        for rule in app.url_map.iter_rules()
+        if "GET" in rule.methods and rule.endpoint != "static" and rule not in admin
+    ]
+    urls = [url for _rule, url in rule_urls(app, rules, sample_values(app))]
+    urls += [
+        "/search?q=notebook",  # results
+        "/search?q=zzzzqqq",  # no results
+        "/search?q=" + "x" * 300,  # too long: 422
+        "/no-such-page/",  # 404
+    ]
+    return sorted(set(urls))
+
+
+def same_origin(location: str, host: str = "localhost") -> bool:
+    """True when a redirect target stays on this site (relative, or absolute to host)."""
+    if "\\" in location or any(ord(c) < 33 for c in location):
+        return False
+    parts = urlsplit(location)
+    if parts.scheme not in ("", "http", "https"):
+        return False
+    if parts.netloc not in ("", host):
+        return False
+    return not location.startswith("//") and bool(parts.netloc or location.startswith("/"))
+
+
+# --- Fuzzing ---------------------------------------------------------------------------------
+
+
+def assert_answers_well(response) -> None:
+    """Never a 5xx, never a stack trace; every 4xx tells the reader in words what went wrong."""
+    body = response.get_data(as_text=True)
+    assert response.status_code < 500, f"{response.status_code}: {main_text(body)[:300]}"
+    assert "Traceback" not in body
+    if response.status_code >= 400 and response.mimetype == "text/html":
+        text = main_text(body)
+        assert len(text) >= 20, f"{response.status_code} without a message: {text!r}"
+
+
+def field_values(max_size: int = 400) -> st.SearchStrategy[str]:
+    """Percent-encoded values a hostile client might send: any text, any bytes, huge, raw."""
+    return st.one_of(
+        st.text(max_size=max_size).map(lambda s: quote(s, safe="")),
+        st.binary(max_size=max_size).map(lambda b: quote_from_bytes(b, safe="")),
+        st.integers(0, 5000).map(lambda n: "a" * n),
+        st.sampled_from(PAYLOADS).map(lambda s: quote(s, safe="")),
+        # Not encoded at all: stray %, bad escapes, separators.
+        st.text(alphabet="%&=+;?/\\x0aFfzZ.'\"<>", max_size=30),
+        st.integers(-(10**30), 10**30).map(str),
+    )
+
+
+def fuzz_requests(
+    client,
+    path: str,
+    fields: dict[str, st.SearchStrategy[str]],
+    *,
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+    max_examples: int = 150,
+) -> None:
+    """Send path many generated field values (query string for GET, form body else); check each.
+
+    fields maps a field name to a strategy of already percent-encoded values
+    (`field_values()` is the hostile default). Phase 2 fuzzes the comment form with
+    `fuzz_requests(client, url, {"author_name": field_values(), ...}, method="POST",
+    headers={"X-CSRFToken": csrf_token(client)})`.
+    """
+
+    @settings(
+        max_examples=max_examples,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @given(st.fixed_dictionaries(fields))
+    def run(values: dict[str, str]) -> None:
+        encoded = "&".join(f"{quote(name)}={value}" for name, value in values.items())
+        if method == "GET":
+            response = client.get(f"{path}?{encoded}", headers=headers)
+        else:
+            response = client.open(
+                path,
+                method=method,
+                data=encoded.encode(),
+                content_type="application/x-www-form-urlencoded",
+                headers=headers,
+            )
+        assert_answers_well(response)
+
+    run()
