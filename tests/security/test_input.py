@@ -85,7 +85,7 @@ def test_search_query_length_limit(client, demo, length, status):
     if status == 422:
         message = parse(response.data).find(".//p[@class='search-error']")
         assert message is not None
-        assert f"the limit is 200" in message.text
+        assert "the limit is 200" in message.text
         # What the reader typed is still in the search box.
         box = parse(response.data).find(".//input[@name='q']")
         assert box.get("value") == query.strip()
