@@ -7,6 +7,7 @@ comment form's fields, and `rule_urls()` already finds the new routes in `app.ur
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterator
@@ -79,8 +80,10 @@ BAD_SCHEMES = ("javascript:", "vbscript:", "livescript:", "data:", "feed:")
 _SCHEME_NOISE = re.compile(r"[\x00-\x20\x7f-\x9f]+")
 
 
-def parse(html: str | bytes):
-    """Parse HTML with html5lib (the HTML5 algorithm browsers use) into an ElementTree."""
+def parse(html):
+    """Parse HTML with html5lib (the HTML5 algorithm browsers use); a parsed tree passes through."""
+    if not isinstance(html, str | bytes):
+        return html
     return html5lib.parse(html, treebuilder="etree", namespaceHTMLElements=False)
 
 
@@ -88,12 +91,13 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1].lower() if isinstance(tag, str) else ""
 
 
-def template_hx_attributes() -> set[str]:
+@functools.cache
+def template_hx_attributes() -> frozenset[str]:
     """Return every htmx attribute name our templates write (data-hx-* and hx-*)."""
     names: set[str] = set()
     for path in TEMPLATES.rglob("*.html"):
         names.update(re.findall(r"\b((?:data-)?hx-[\w:-]+)=", path.read_text()))
-    return names
+    return frozenset(names)
 
 
 def executable_content(html: str | bytes, static_prefix: str = "/static/") -> list[str]:
