@@ -11,6 +11,7 @@ import functools
 import json
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote, quote_from_bytes, urlsplit
 
@@ -170,6 +171,38 @@ def main_text(html: str | bytes) -> str:
     return " ".join("".join(main.itertext()).split()) if main is not None else ""
 
 
+# --- Content made of payloads ----------------------------------------------------------------
+
+
+def publish_payload_posts() -> list:
+    """Publish one post per payload: the payload as title, tag, excerpt and Markdown body."""
+    from blog.content import save_post
+    from blog.extensions import db
+    from blog.models import Post, PostStatus, User
+
+    author = User(username="writer", display_name="<b onclick=alert(1)>Writer</b>")
+    author.set_password("a long test password")
+    db.session.add(author)
+    db.session.flush()
+    now = datetime.now(UTC)
+    posts = []
+    for i, payload in enumerate(PAYLOADS):
+        posts.append(
+            save_post(
+                Post(),
+                title=payload,
+                body=f"{payload}\n\n> {payload}\n\n[link]({payload})\n\n`{payload}`",
+                excerpt=payload,
+                author_id=author.id,
+                tags=[payload, f"tag {i}"],
+                status=PostStatus.PUBLISHED,
+                published_at=now - timedelta(minutes=i + 1),
+            )
+        )
+    db.session.commit()
+    return posts
+
+
 # --- Walking app.url_map ---------------------------------------------------------------------
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
@@ -236,11 +269,11 @@ def sample_values(app: Flask) -> dict[str, object]:
 
 def page_type_urls(app: Flask) -> list[str]:
     """Return a URL of every public page type (GET routes but static and /admin), plus states."""
-    admin = set(admin_rules(app))
+    admin = {id(rule) for rule in admin_rules(app)}
     rules = [
         rule
         for rule in app.url_map.iter_rules()
-        if "GET" in rule.methods and rule.endpoint != "static" and rule not in admin
+        if "GET" in rule.methods and rule.endpoint != "static" and id(rule) not in admin
     ]
     urls = [url for _rule, url in rule_urls(app, rules, sample_values(app))]
     urls += [

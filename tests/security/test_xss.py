@@ -7,17 +7,22 @@ structure is exactly the one it has for a harmless value of the same length (`sk
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from urllib.parse import quote, urlencode
 
 import pytest
 import sqlalchemy as sa
 
-from blog.content import save_post
 from blog.extensions import db
-from blog.models import Post, PostStatus, User
+from blog.models import Post
 from blog.security import strip_control_characters
-from tests.security.helpers import PAYLOADS, executable_content, parse, skeleton
+from tests.security.helpers import (
+    PAYLOADS,
+    executable_content,
+    parse,
+    publish_payload_posts,
+    skeleton,
+)
 
 
 def test_corpus_is_big_and_varied():
@@ -114,31 +119,6 @@ def test_url_parts_with_payloads(client, demo, where):
 @pytest.fixture
 def app_config(app_config):
     return {**app_config, "POSTS_PER_PAGE": 50}
-
-
-def publish_payload_posts() -> list[Post]:
-    """Publish one post per payload: the payload as title, tag, excerpt and Markdown body."""
-    author = User(username="writer", display_name="<b onclick=alert(1)>Writer</b>")
-    author.set_password("a long test password")
-    db.session.add(author)
-    db.session.flush()
-    now = datetime.now(UTC)
-    posts = []
-    for i, payload in enumerate(PAYLOADS):
-        posts.append(
-            save_post(
-                Post(),
-                title=payload,
-                body=f"{payload}\n\n> {payload}\n\n[link]({payload})\n\n`{payload}`",
-                excerpt=payload,
-                author_id=author.id,
-                tags=[payload, f"tag {i}"],
-                status=PostStatus.PUBLISHED,
-                published_at=now - timedelta(minutes=i + 1),
-            )
-        )
-    db.session.commit()
-    return posts
 
 
 def test_stored_payloads_never_execute_on_any_page(client):
