@@ -165,6 +165,26 @@ def skeleton(html: str | bytes) -> list[tuple[str, tuple[str, ...]]]:
     ]
 
 
+def feed_html(xml: bytes) -> list[str]:
+    """Return the HTML a feed reader renders from an Atom or RSS feed (escaped or xhtml)."""
+    from lxml import etree
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    fragments = []
+    for element in etree.fromstring(xml, parser).iter():
+        if not isinstance(element.tag, str):
+            continue
+        local = etree.QName(element).localname
+        kind = element.get("type", "")
+        if local in ("content", "summary", "title", "subtitle") and kind == "html":
+            fragments.append(element.text or "")
+        elif local in ("content", "summary") and kind == "xhtml":
+            fragments.append(etree.tostring(element, encoding="unicode"))
+        elif local in ("description", "encoded"):
+            fragments.append(element.text or "")
+    return fragments
+
+
 def main_text(html: str | bytes) -> str:
     """Return the text a reader sees in <main>."""
     main = parse(html).find(".//main")
@@ -267,15 +287,18 @@ def sample_values(app: Flask) -> dict[str, object]:
     }
 
 
-def page_type_urls(app: Flask) -> list[str]:
-    """Return a URL of every public page type (GET routes but static and /admin), plus states."""
+def page_type_urls(app: Flask, values: dict[str, object] | None = None) -> list[str]:
+    """Return a URL of every public page type (GET routes but static and /admin), plus states.
+
+    values fill the URL arguments (year, month, slug, tag...): by default a demo post's.
+    """
     admin = {id(rule) for rule in admin_rules(app)}
     rules = [
         rule
         for rule in app.url_map.iter_rules()
         if "GET" in rule.methods and rule.endpoint != "static" and id(rule) not in admin
     ]
-    urls = [url for _rule, url in rule_urls(app, rules, sample_values(app))]
+    urls = [url for _rule, url in rule_urls(app, rules, values or sample_values(app))]
     urls += [
         "/search?q=notebook",  # results
         "/search?q=zzzzqqq",  # no results

@@ -19,6 +19,8 @@ from blog.security import strip_control_characters
 from tests.security.helpers import (
     PAYLOADS,
     executable_content,
+    feed_html,
+    page_type_urls,
     parse,
     publish_payload_posts,
     skeleton,
@@ -53,6 +55,14 @@ def test_checker_catches_what_it_must():
         '<object data="data:text/html,x"></object>',
     ):
         assert executable_content(f"<p>{bad}</p>"), bad
+    atom = (
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><entry><title type="html">ok</title>'
+        b'<content type="html">&lt;img src=x onerror=alert(1)&gt;</content></entry></feed>'
+    )
+    rss = b"<rss><channel><item><description>&lt;script&gt;x()&lt;/script&gt;</description>"
+    rss += b"</item></channel></rss>"
+    for feed in (atom, rss):
+        assert [p for html in feed_html(feed) for p in executable_content(html)], feed
 
 
 def _ids(values):
@@ -146,6 +156,38 @@ def test_stored_payloads_never_execute_on_any_page(client):
     # Nothing was lost on the way in.
     titles = set(db.session.scalars(sa.select(Post.title)))
     assert titles == {p.strip() for p in PAYLOADS}
+
+
+def test_every_page_and_feed_of_payload_posts(app, client):
+    """Every GET route (feeds too, as they land) built for posts made of payloads."""
+    posts = publish_payload_posts()
+    urls: set[str] = set()
+    for post in posts[::15]:
+        values = {
+            "year": post.published_at.year,
+            "month": post.published_at.month,
+            "slug": post.slug,
+            "tag": post.tags[0].slug,
+            "id": post.id,
+            "post_id": post.id,
+        }
+        urls.update(page_type_urls(app, values))
+    assert len(urls) >= 2 * len(posts[::15])  # each post: its page and its tag page at least
+    failures = []
+    for url in sorted(urls):
+        response = client.get(url)
+        if response.status_code >= 500:
+            failures.append((url, response.status_code))
+            continue
+        if response.mimetype == "text/html":
+            problems = executable_content(response.data)
+        elif "xml" in response.mimetype and response.status_code == 200:
+            problems = [p for html in feed_html(response.data) for p in executable_content(html)]
+        else:
+            problems = []
+        if problems:
+            failures.append((url, problems[:3]))
+    assert not failures, failures[:5]
 
 
 # --- next= on the login page -----------------------------------------------------------------
