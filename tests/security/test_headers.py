@@ -143,3 +143,23 @@ def test_request_id_in_every_log_line_of_a_request(app, client, caplog):
         response = client.get("/__log", headers={"X-Request-ID": "req-12345678"})
     assert response.headers["X-Request-ID"] == "req-12345678"
     assert "something odd [request id req-12345678]" in caplog.text
+
+
+def test_every_cookie_gets_secure_over_https_remember_me_too(database_uri):
+    # Flask-Login's remember-me cookie is set in an after_request hook, after the app's own;
+    # the WSGI middleware sees every Set-Cookie whoever wrote it.
+    app = create_app(base_config(database_uri))
+
+    @app.get("/__cookies")
+    def set_cookies():
+        from flask import make_response
+
+        response = make_response("ok")
+        response.set_cookie("remember_token", "1|abc", httponly=True)
+        response.set_cookie("other", "x; not-secure")
+        return response
+
+    cookies = _set_cookies(app.test_client().get("/__cookies", base_url="https://localhost"))
+    assert len(cookies) == 2 and all(c.endswith("; Secure") for c in cookies)
+    plain = _set_cookies(app.test_client().get("/__cookies"))
+    assert len(plain) == 2 and not any("Secure" in c for c in plain)
