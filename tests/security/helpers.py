@@ -267,15 +267,14 @@ def csrf_token(client) -> str:
     return json.loads(body.get("data-hx-headers"))["X-CSRFToken"]
 
 
-def sample_values(app: Flask) -> dict[str, object]:
-    """Return URL argument values pointing at real demo content (a post with tags)."""
+def post_values(post) -> dict[str, object]:
+    """Return URL argument values pointing at post: its date, slug, first tag, ids, a comment."""
     import sqlalchemy as sa
 
     from blog.extensions import db
-    from blog.models import Comment, Post
+    from blog.models import Comment
 
-    post = db.session.scalars(Post.published().where(Post.tags.any())).first()
-    comment = db.session.scalar(sa.select(Comment).where(Comment.post_id == post.id).limit(1))
+    comment = db.session.scalar(sa.select(Comment.id).where(Comment.post_id == post.id).limit(1))
     return {
         "year": post.published_at.year,
         "month": post.published_at.month,
@@ -283,8 +282,16 @@ def sample_values(app: Flask) -> dict[str, object]:
         "tag": post.tags[0].slug,
         "id": post.id,
         "post_id": post.id,
-        "comment_id": comment.id if comment else 1,
+        "comment_id": comment or 1,
     }
+
+
+def sample_values(app: Flask) -> dict[str, object]:
+    """Return URL argument values pointing at real demo content (a post with tags)."""
+    from blog.extensions import db
+    from blog.models import Post
+
+    return post_values(db.session.scalars(Post.published().where(Post.tags.any())).first())
 
 
 def page_type_urls(app: Flask, values: dict[str, object] | None = None) -> list[str]:

@@ -22,6 +22,7 @@ from tests.security.helpers import (
     feed_html,
     page_type_urls,
     parse,
+    post_values,
     publish_payload_posts,
     skeleton,
 )
@@ -163,15 +164,7 @@ def test_every_page_and_feed_of_payload_posts(app, client):
     posts = publish_payload_posts()
     urls: set[str] = set()
     for post in posts[::15]:
-        values = {
-            "year": post.published_at.year,
-            "month": post.published_at.month,
-            "slug": post.slug,
-            "tag": post.tags[0].slug,
-            "id": post.id,
-            "post_id": post.id,
-        }
-        urls.update(page_type_urls(app, values))
+        urls.update(page_type_urls(app, post_values(post)))
     assert len(urls) >= 2 * len(posts[::15])  # each post: its page and its tag page at least
     failures = []
     for url in sorted(urls):
