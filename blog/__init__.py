@@ -36,8 +36,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     extensions.init_app(app)
 
-    from blog import errors, templating
+    from blog import errors, security, templating
 
+    security.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
 

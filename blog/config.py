@@ -39,7 +39,20 @@ class Defaults:
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True
 
+    # Larger request bodies get a friendly 413 page (bytes).
     MAX_CONTENT_LENGTH = 1024 * 1024
 
     # The largest export file the back office's Import page accepts (the command has no limit).
     IMPORT_MAX_UPLOAD = 8 * 1024 * 1024
+    # Longer search queries get a 422 page saying so (characters).
+    SEARCH_QUERY_MAX_LENGTH = 200
+
+    # Behind a reverse proxy: how many proxies to trust for each X-Forwarded-* header
+    # (werkzeug's ProxyFix). 0 = ignore the header; never trust one no proxy of yours sets.
+    PROXY_FIX_X_FOR = 0
+    PROXY_FIX_X_PROTO = 0
+    PROXY_FIX_X_HOST = 0
+    PROXY_FIX_X_PORT = 0
+    PROXY_FIX_X_PREFIX = 0
+    # Strict-Transport-Security max-age, sent only on HTTPS requests; 0 = never send it.
+    HSTS_MAX_AGE = 60 * 60 * 24 * 365

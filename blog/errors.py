@@ -2,10 +2,30 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
-from werkzeug.exceptions import HTTPException, InternalServerError
+from flask import Flask, current_app, render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
 from blog.extensions import db
+
+
+def _size(limit: int) -> str:
+    """Say a byte count the way people read it: 1 MB, 64 KB, 500 bytes."""
+    for unit, size in (("MB", 1024 * 1024), ("KB", 1024)):
+        if limit >= size:
+            return f"{limit / size:g} {unit}"
+    return f"{limit} bytes"
+
+
+def csrf_error(error: CSRFError):
+    """Explain a form refused for its missing or stale token, and what to do about it."""
+    error.description = (
+        "This form could not be sent: the page was open too long, cookies are blocked, or "
+        "the form came from another site. Go back, copy what you typed, reload the page "
+        f"and send it again. ({error.description})"
+    )
+    heading = "This form could not be sent"
+    return render_template("errors/error.html", error=error, heading=heading), 400
 
 
 def init_app(app: Flask) -> None:
@@ -13,7 +33,22 @@ def init_app(app: Flask) -> None:
     def http_error(error: HTTPException):
         return render_template("errors/error.html", error=error), error.code
 
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(error: RequestEntityTooLarge):
+        limit = current_app.config.get("MAX_CONTENT_LENGTH")
+        most = f" (at most {_size(limit)})" if limit else ""
+        error.description = (
+            f"What you sent is larger than this blog accepts{most}. "
+            "Go back, shorten it and send it again."
+        )
+        heading = "That was too much to send"
+        return render_template("errors/error.html", error=error, heading=heading), 413
+
+    app.register_error_handler(CSRFError, csrf_error)
+
     @app.errorhandler(InternalServerError)
     def server_error(error: InternalServerError):
+        # Never the original exception's text: it may hold SQL, paths or secrets. The log has
+        # it, under the request id the page shows.
         db.session.rollback()
         return render_template("errors/error.html", error=InternalServerError()), 500

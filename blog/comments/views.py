@@ -21,6 +21,7 @@ from flask_wtf.csrf import CSRFError
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.exceptions import NotFound
 
+from blog import errors
 from blog.comments import spam
 from blog.comments.forms import CommentForm
 from blog.comments.spam import comments_open
@@ -41,7 +42,7 @@ HELD_SECONDS = 60 * 60 * 24 * 90
 POLL_BATCH = 100
 CLOSED = "Comments are closed."
 EXPIRED = (
-    "This form had expired, so your comment was not sent. It is still here: please send it again."
+    "Your comment could not be sent: the form had expired. It is still here: please send it again."
 )
 
 
@@ -168,15 +169,14 @@ def form(year: int, month: int, slug: str):
     return response
 
 
-@bp.app_errorhandler(CSRFError)
+@bp.errorhandler(CSRFError)
 def csrf_error(error: CSRFError):
-    """Explain an expired or missing form token, keeping the comment the reader typed."""
+    """Explain an expired or missing form token, keeping the comment the reader typed.
+
+    Other forms get the site-wide page of blog.errors; this one gives the comment back.
+    """
     if request.endpoint != "comments.create":
-        error.description = (
-            "This form had expired or came from another page, so it was not sent. "
-            "Go back, reload the page and send it again."
-        )
-        return vary_on_htmx(make_response(render_template("errors/error.html", error=error), 400))
+        return errors.csrf_error(error)
     try:
         post = get_public_post(**request.view_args)
     except NotFound as missing:

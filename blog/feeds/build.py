@@ -6,6 +6,7 @@ so they are trivially testable and their quirks (see FIELD-NOTES, feedgen 1.0.0)
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -74,7 +75,9 @@ def render(channel: Channel, fmt: Format) -> bytes:
     fg.load_extension("dc", atom=False, rss=True)
     fg.id(channel.id)
     fg.title(channel.title)
-    fg.subtitle(channel.subtitle)  # also the RSS <description>, which RSS requires
+    # RSS readers render <description> as HTML: plain text goes in escaped (Atom says type=text).
+    as_text = html.escape if fmt == "rss" else str
+    fg.subtitle(as_text(channel.subtitle))  # also the RSS <description>, which RSS requires
     fg.language(channel.language)
     fg.author(name=channel.author)
     fg.generator("Field Notes blog (python-feedgen)")
@@ -98,7 +101,7 @@ def render(channel: Channel, fmt: Format) -> bytes:
             fe.author(name=item.author)
         fe.dc.dc_creator(item.author)
         if item.summary:
-            fe.summary(item.summary)
+            fe.summary(as_text(item.summary))
         fe.content(item.content_html, type="html")
         for category in item.categories:
             fe.category(term=category)

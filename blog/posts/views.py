@@ -24,9 +24,20 @@ def _month_range(year: int, month: int | None) -> tuple[datetime, datetime]:
     return datetime(year, month, 1, tzinfo=UTC), datetime(year, month + 1, 1, tzinfo=UTC)
 
 
+# No listing has this many pages; a larger ?page= would overflow the database's OFFSET.
+MAX_PAGE = 100_000
+
+
 def _page(select: sa.Select):
+    number = request.args.get("page", 1, type=int)
+    if not 1 <= number <= MAX_PAGE:
+        abort(404)
     return db.paginate(
-        select, per_page=current_app.config["POSTS_PER_PAGE"], max_per_page=50, error_out=True
+        select,
+        page=number,
+        per_page=current_app.config["POSTS_PER_PAGE"],
+        max_per_page=50,
+        error_out=True,
     )
 
 
@@ -104,7 +115,14 @@ def tag(tag: str):
 @bp.route("/search")
 def search():
     """Find published posts whose title or body contains every word of the query."""
-    query = request.args.get("q", "").strip()[:200]
+    query = request.args.get("q", "").strip()
+    limit = current_app.config["SEARCH_QUERY_MAX_LENGTH"]
+    if len(query) > limit:
+        error = (
+            f"Your search is {len(query)} characters long; the limit is {limit}. "
+            "Search for fewer or shorter words."
+        )
+        return render_template("posts/search.html", page=None, query=query, error=error), 422
     page = None
     if query:
         select = Post.published()
