@@ -30,6 +30,9 @@ test: $(VENV)/.installed-test node_modules/.package-lock.json
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest $(PYTEST_ARGS)
+	@# The same suite on PostgreSQL when a database is configured (always in CI).
+	if [ -n "$$BLOG_TEST_DATABASE_URL" ] || [ "$$CI" = true ]; then \
+	  BLOG_TEST_ENGINE=postgresql $(BIN)/pytest $(PYTEST_ARGS); fi
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix .

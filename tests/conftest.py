@@ -18,6 +18,11 @@ from blog import create_app
 from blog.extensions import db
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# The engine the suite runs on: make test runs it on SQLite, then again with
+# BLOG_TEST_ENGINE=postgresql on the database at BLOG_TEST_DATABASE_URL.
+ENGINE = os.environ.get("BLOG_TEST_ENGINE", "sqlite")
+if ENGINE not in ("sqlite", "postgresql"):
+    raise RuntimeError(f"BLOG_TEST_ENGINE must be sqlite or postgresql, not {ENGINE!r}")
 
 
 def require(condition: bool, what: str, install: str) -> None:
@@ -28,6 +33,26 @@ def require(condition: bool, what: str, install: str) -> None:
     if IN_CI:
         pytest.fail(message + " — CI=true, so this is a failure, not a skip", pytrace=False)
     pytest.skip(message)
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "sqlite_only: a test of SQLite itself (the SQLite pass)")
+    config.addinivalue_line(
+        "markers", "postgresql_only: a test of PostgreSQL itself (the PostgreSQL pass)"
+    )
+
+
+def pytest_report_header(config) -> str:
+    return f"database engine: {ENGINE} (BLOG_TEST_ENGINE)"
+
+
+def pytest_runtest_setup(item) -> None:
+    if ENGINE == "postgresql" and item.get_closest_marker("sqlite_only"):
+        pytest.skip("tests SQLite itself: it runs in the SQLite pass")
+    if ENGINE == "sqlite" and item.get_closest_marker("postgresql_only"):
+        if not IN_CI and not os.environ.get("BLOG_TEST_DATABASE_URL"):
+            require(False, "PostgreSQL (set BLOG_TEST_DATABASE_URL)", "postgresql")
+        pytest.skip("tests PostgreSQL itself: it runs in the PostgreSQL pass")
 
 
 def base_config(database_uri: str, **extra) -> dict:
@@ -45,19 +70,65 @@ def base_config(database_uri: str, **extra) -> dict:
 def migrated_sqlite(tmp_path_factory) -> Path:
     """Migrate one empty SQLite file per session; each test gets a copy of it."""
     path = tmp_path_factory.mktemp("template") / "blog.sqlite"
-    app = create_app(base_config(f"sqlite:///{path}"))
-    with app.app_context():
-        from flask_migrate import upgrade
-
-        upgrade()
-        db.engine.dispose()
+    _migrate(f"sqlite:///{path}")
     return path
 
 
+def _migrate(uri: str) -> None:
+    from flask_migrate import upgrade
+
+    app = create_app(base_config(uri))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+def postgresql_url() -> str:
+    """Return BLOG_TEST_DATABASE_URL, skipping (failing in CI) when it is not set."""
+    url = os.environ.get("BLOG_TEST_DATABASE_URL", "")
+    require(bool(url), "PostgreSQL (set BLOG_TEST_DATABASE_URL)", "postgresql")
+    return url
+
+
+@pytest.fixture(scope="session")
+def migrated_postgresql() -> Iterator[sa.Engine]:
+    """Empty the PostgreSQL test database and migrate it once; yield an engine to clean it."""
+    url = postgresql_url()
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+            conn.exec_driver_sql("CREATE SCHEMA public")
+    except sa.exc.OperationalError as error:
+        require(False, f"PostgreSQL at {engine.url!r} ({error.orig})", "postgresql")
+    _migrate(url)
+    yield engine
+    engine.dispose()
+
+
+def _empty_postgresql(engine: sa.Engine) -> None:
+    """Delete every row and restart the id sequences: a fresh database in a few milliseconds."""
+    with engine.begin() as conn:
+        # A connection leaked by a test must fail this loudly, not hang the suite.
+        conn.exec_driver_sql("SET LOCAL lock_timeout = '10s'")
+        names = conn.scalars(
+            sa.text(
+                "SELECT quote_ident(tablename) FROM pg_tables "
+                "WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+            )
+        ).all()
+        conn.exec_driver_sql(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE")
+
+
 @pytest.fixture
-def database_uri(tmp_path, migrated_sqlite) -> str:
+def database_uri(request, tmp_path) -> str:
+    """A migrated, empty database for one test: a copy of the SQLite template, or PostgreSQL."""
+    if ENGINE == "postgresql":
+        engine = request.getfixturevalue("migrated_postgresql")
+        _empty_postgresql(engine)
+        return engine.url.render_as_string(hide_password=False)
     path = tmp_path / "blog.sqlite"
-    shutil.copy(migrated_sqlite, path)
+    shutil.copy(request.getfixturevalue("migrated_sqlite"), path)
     return f"sqlite:///{path}"
 
 
