@@ -45,6 +45,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(posts_bp)
 
+    if app.config["BENCH_ROUTES"]:
+        from blog.benchdata import bench_bp
+
+        app.register_blueprint(bench_bp)
+
     from blog import cli
 
     cli.init_app(app)

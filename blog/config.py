@@ -35,4 +35,7 @@ class Defaults:
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True
 
+    # A constant route for bench/run.py to measure the framework's ceiling; off in production.
+    BENCH_ROUTES = False
+
     MAX_CONTENT_LENGTH = 1024 * 1024
