@@ -1,0 +1,102 @@
+"""Reading pages whose cost does not grow with the blog: no COUNT(*), index-range queries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import html5lib
+import pytest
+import sqlalchemy as sa
+
+from blog.content import save_post
+from blog.extensions import db
+from blog.models import Post, PostStatus, User
+
+
+def _doc(response):
+    assert response.status_code == 200, response.status_code
+    return html5lib.parse(response.get_data(as_text=True), namespaceHTMLElements=False)
+
+
+def _titles(doc) -> list[str]:
+    return [a.text for a in doc.findall(".//h2[@class='summary-title']/a")]
+
+
+@pytest.fixture
+def blog_posts(app):
+    """25 published posts (two sharing a timestamp), a draft and a scheduled post."""
+    author = User(username="w", display_name="W", password_hash="")
+    db.session.add(author)
+    db.session.flush()
+    base = datetime(2024, 3, 1, 12, tzinfo=UTC)
+
+    def add(title: str, status: str, when: datetime | None) -> None:
+        save_post(Post(), title=title, body="x", author_id=author.id, tags=[],
+                  status=status, published_at=when)  # fmt: skip
+
+    for i in range(25):
+        add(f"Post {i:02d}", PostStatus.PUBLISHED, base + timedelta(days=i if i != 12 else 11))
+    add("Draft", PostStatus.DRAFT, None)
+    add("Tomorrow", PostStatus.SCHEDULED, datetime.now(UTC) + timedelta(days=1))
+    db.session.commit()
+    return app
+
+
+def test_listing_pages_without_counting(blog_posts, client, queries):
+    with queries() as statements:
+        first = _doc(client.get("/"))
+    assert not [s for s in statements if "count(" in s.lower()]
+    assert _titles(first) == [f"Post {i:02d}" for i in range(24, 14, -1)]
+    assert "".join(first.find(".//span[@class='pagination-status']").itertext()) == "Page 1"
+    assert first.find(".//a[@rel='prev']") is None
+    assert first.find(".//nav[@class='pagination']/a[@rel='next']").get("href") == "/?page=2"
+    last = _doc(client.get("/?page=3"))
+    assert _titles(last) == [f"Post {i:02d}" for i in range(4, -1, -1)]
+    assert last.find(".//nav[@class='pagination']/a[@rel='next']") is None
+    assert last.find(".//nav[@class='pagination']/a[@rel='prev']").get("href") == "/?page=2"
+    assert client.get("/?page=4").status_code == 404
+    assert client.get("/?page=0").status_code == 404
+
+
+def test_archives_bound_by_month_and_by_now(blog_posts, client):
+    march = _doc(client.get("/2024/03/"))
+    assert _titles(march) == [f"Post {i:02d}" for i in range(24, 14, -1)]
+    assert len(_titles(_doc(client.get("/2024/03/?page=3")))) == 5
+    assert client.get("/2023/").status_code == 404
+    year = datetime.now(UTC).year
+    assert client.get(f"/{year + 1}/").status_code == 404  # the scheduled post is not out
+
+
+def test_previous_and_next_walk_every_post_once_in_order(blog_posts, client):
+    ordered = db.session.scalars(Post.published()).all()
+    url = f"/2024/03/{ordered[-1].slug}/"
+    seen = []
+    while url:
+        doc = _doc(client.get(url))
+        seen.append(doc.findtext(".//h1[@class='post-title p-name']"))
+        link = doc.find(".//a[@rel='next']")
+        url = link.get("href") if link is not None else None
+    assert seen == [f"Post {i:02d}" for i in range(25)]  # the tie resolved by id, no repeats
+    back = _doc(client.get(f"/2024/03/{ordered[0].slug}/")).find(".//a[@rel='prev']")
+    assert "".join(back.itertext()).endswith("Post 23")
+
+
+@pytest.mark.parametrize("posts, comments", [(60, 2300), (400, 6000)])
+def test_query_counts_do_not_grow_with_the_data(app, runner, client, queries, posts, comments):
+    assert runner.invoke(args=["bench-data", "--posts", str(posts), "--comments", str(comments)])
+    found = db.session.execute(
+        sa.select(Post.slug, Post.published_at).where(Post.slug.like("bench-%-comments"))
+    ).all()
+    assert len(found) == 3
+    year = found[0].published_at.year
+    urls = ["/", "/?page=2", f"/{year}/", f"/{year}/{found[0].published_at.month:02d}/"]
+    urls += [f"/{p.published_at.year}/{p.published_at.month:02d}/{p.slug}/" for p in found]
+    db.session.rollback()
+    counts = {}
+    for url in urls:
+        with queries() as statements:
+            assert client.get(url).status_code == 200, url
+        counts[url] = len(statements)
+    # A listing: its page of posts, their tags. A post: it, its tags, its comments, the
+    # previous and next posts, their tags. Nothing that depends on how many there are.
+    assert counts == {url: 7 if "bench-" in url else 2 for url in urls}
