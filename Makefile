@@ -34,6 +34,10 @@ test: $(VENV)/.installed-test node_modules/.package-lock.json
 	if [ -n "$$BLOG_TEST_DATABASE_URL" ] || [ "$$CI" = true ]; then \
 	  BLOG_TEST_ENGINE=postgresql $(BIN)/pytest $(PYTEST_ARGS); fi
 
+# wrk against gunicorn and nginx at 1,000 and 100,000 posts; see BENCHMARKS.md.
+bench: $(VENV)/.installed-run
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
