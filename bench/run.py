@@ -149,6 +149,41 @@ def survey(db_path: Path, tmp: Path, static: str) -> tuple[dict[str, str], dict[
     return pages, counts
 
 
+def time_in_process(sites: list, rounds: int = 40) -> None:
+    """Time every page in-process (test client, no HTTP), the sizes taking turns request by
+    request; keep each page's median. Steadier than wrk on a busy machine: no queueing."""
+    import statistics
+
+    from blog import create_app
+
+    apps = [
+        create_app(
+            {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{site.db_path}", "SECRET_KEY": "bench"}
+            | {"BENCH_ROUTES": True, "RATELIMIT_ENABLED": False}
+        )
+        for site in sites
+    ]
+    clients = [app.test_client() for app in apps]
+    samples: dict[tuple[int, str], list[float]] = {}
+    for round_ in range(rounds + 2):
+        for target in targets(sites[0].pages):
+            if target.server != "gunicorn" or target.lua:
+                continue
+            for site, client in zip(sites, clients, strict=True):
+                path = targets(site.pages)[targets(sites[0].pages).index(target)].path
+                started = time.perf_counter()
+                client.get(path, headers=target.headers)
+                if round_ >= 2:  # the first two warm templates and caches
+                    elapsed = (time.perf_counter() - started) * 1000
+                    samples.setdefault((site.posts, target.name), []).append(elapsed)
+    for site in sites:
+        site.in_process_ms = {
+            name: statistics.median(values)
+            for (posts, name), values in samples.items()
+            if posts == site.posts
+        }
+
+
 def wait_for(url: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while True:
@@ -238,6 +273,7 @@ def rss_mb(pid: int) -> float:
 
 def wrk(url: str, target: Target, duration: int, connections: int, threads: int) -> Result:
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency"]
+    command += ["--timeout", "10s"]  # a slow page reports its latency, not a timeout
     for name, value in target.headers.items():
         command += ["-H", f"{name}: {value}"]
     if target.lua:
@@ -283,12 +319,14 @@ class Site:
 
     posts: int
     comments: int
+    db_path: Path
     pages: dict[str, str]
     counts: dict[str, int]
     port: int
     master: int
     results: dict[str, list[Result]] = field(default_factory=dict)
     peak_rss: float = 0.0
+    in_process_ms: dict[str, float] = field(default_factory=dict)
 
 
 def median(results: list[Result]) -> Result:
@@ -314,7 +352,8 @@ def run(sizes: list[tuple[int, int]], args) -> list[Site]:
             pages, counts = survey(db_path, tmp, f"post-200-{posts}.html")
             port = free_port()
             master = start_gunicorn(db_path, port, args.workers, tmp, servers).pid
-            sites.append(Site(posts, comments, pages, counts, port, master))
+            sites.append(Site(posts, comments, db_path, pages, counts, port, master))
+        time_in_process(sites)
         nginx_port = free_port()
         start_nginx(tmp, nginx_port, servers, f"post-200-{sizes[0][0]}.html")
         for round_ in range(1, args.rounds + 1):
@@ -346,21 +385,27 @@ def run(sizes: list[tuple[int, int]], args) -> list[Site]:
 
 def table(sites: list[Site]) -> str:
     small, big = sites[0], sites[-1]
+    a_n, b_n = f"{small.posts:,}", f"{big.posts:,}"
     head = (
-        f"| target | req/s {small.posts:,} | p50 / p99 ms {small.posts:,} | queries "
-        f"| req/s {big.posts:,} | p50 / p99 ms {big.posts:,} | queries "
-        f"| time per request {big.posts:,} vs {small.posts:,} |\n"
-        "|---|---:|---:|---:|---:|---:|---:|---:|\n"
+        f"| target | req/s {a_n} | p50 / p99 ms {a_n} | req/s {b_n} | p50 / p99 ms {b_n} "
+        f"| wrk time {b_n} vs {a_n} | in-process ms {a_n} | in-process ms {b_n} "
+        f"| in-process {b_n} vs {a_n} | queries {a_n} / {b_n} |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
     )
     lines = []
     for name in small.results:
         a, b = median(small.results[name]), median(big.results[name])
         cells = [name, f"{a.rps:,.0f}", f"{a.p50_ms:.1f} / {a.p99_ms:.1f}"]
-        cells += [str(small.counts.get(name, "–")), f"{b.rps:,.0f}"]
-        cells += [f"{b.p50_ms:.1f} / {b.p99_ms:.1f}", str(big.counts.get(name, "–"))]
+        cells += [f"{b.rps:,.0f}", f"{b.p50_ms:.1f} / {b.p99_ms:.1f}"]
         cells.append(f"{a.rps / b.rps:.2f}x" if b.rps else "–")
+        ia, ib = small.in_process_ms.get(name), big.in_process_ms.get(name)
+        if ia and ib:
+            cells += [f"{ia:.2f}", f"{ib:.2f}", f"{ib / ia:.2f}x"]
+        else:
+            cells += ["–", "–", "–"]
+        cells.append(f"{small.counts.get(name, '–')} / {big.counts.get(name, '–')}")
         if a.errors or b.errors:
-            cells[0] += f" (errors: {a.errors or b.errors})"
+            cells[0] += f" (wrk: {a.errors or b.errors})"
         lines.append("| " + " | ".join(cells) + " |")
     report = head + "\n".join(lines) + "\n"
     for site in sites:

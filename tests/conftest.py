@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import signal
+import socket
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -192,6 +198,106 @@ def count_queries() -> Iterator[list[str]]:
 @pytest.fixture
 def queries():
     return count_queries
+
+
+# --- gunicorn and Redis, for the production tests -------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Gunicorn:
+    """A gunicorn serving the blog (gunicorn.conf.py, wsgi:app) on a free loopback port."""
+
+    def __init__(self, database_uri: str, workers: int = 2, env: dict | None = None) -> None:
+        self.log = Path(os.environ.get("TMPDIR", "/tmp")) / f"gunicorn-{os.getpid()}-{id(self)}.log"
+        environment = {
+            **os.environ,
+            "BLOG_SQLALCHEMY_DATABASE_URI": database_uri,
+            "BLOG_SECRET_KEY": "test-secret-key",
+            "BLOG_RATELIMIT_ENABLED": "false",
+            "GUNICORN_LOGLEVEL": "info",
+            **(env or {}),
+        }
+        command = [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py"]
+        command += ["-w", str(workers), "-b", "127.0.0.1:0", "wsgi:app"]
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen(
+                command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT
+            )
+        self.url = self._wait_for_port()
+
+    def _wait_for_port(self, timeout: float = 30) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = re.search(r"Listening at: (http://127\.0\.0\.1:\d+)", self.log.read_text())
+            if found and "Booting worker" in self.log.read_text():
+                return found.group(1)
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"gunicorn did not start:\n{self.log.read_text()}")
+
+    def worker_pids(self) -> list[int]:
+        path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [int(pid) for pid in path.read_text().split()]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def gunicorn(database_uri):
+    """Start gunicorn servers on the test database: gunicorn(workers=4) -> Gunicorn."""
+    servers: list[Gunicorn] = []
+
+    def start(workers: int = 2, **env: str) -> Gunicorn:
+        servers.append(Gunicorn(database_uri, workers, env))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory) -> Iterator[str]:
+    """BLOG_TEST_REDIS_URL (CI starts one), or a private redis-server on a free port."""
+    if os.environ.get("BLOG_TEST_REDIS_URL"):
+        yield os.environ["BLOG_TEST_REDIS_URL"]
+        return
+    server = shutil.which("redis-server")
+    require(server is not None, "Redis (redis-server)", "redis-server")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    workdir = tmp_path_factory.mktemp("redis")
+    process = subprocess.Popen(
+        [server, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"]
+        + ["--dir", str(workdir)],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(10)
 
 
 # --- A live server and Chromium, for tests/browser ------------------------------------------
