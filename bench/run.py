@@ -62,6 +62,8 @@ class Result:
     p50_ms: float
     p99_ms: float
     errors: str = ""
+    requests: int = 0
+    cpu_ms: float = 0.0  # gunicorn's CPU time (master and workers) per request
 
 
 def free_port() -> int:
@@ -209,7 +211,9 @@ def start_gunicorn(
         "GUNICORN_LOGLEVEL": "warning",
     }
     command = [str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py")]
-    command += ["-w", str(workers), "-b", f"127.0.0.1:{port}", "wsgi:app"]
+    command += ["-w", str(workers), "-b", f"127.0.0.1:{port}"]
+    # No recycling of workers mid-run: it would charge boot time to whatever page was loaded.
+    command += ["--max-requests", "0", "wsgi:app"]
     with (tmp / "gunicorn.log").open("w") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
     servers.append(process)
@@ -280,6 +284,7 @@ def wrk(url: str, target: Target, duration: int, connections: int, threads: int)
         command += ["-s", target.lua]
     out = subprocess.run(command + [url], capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
     p50 = _latency(re.search(r"50%\s+([\d.]+\w+)", out).group(1))
     p99 = _latency(re.search(r"99%\s+([\d.]+\w+)", out).group(1))
     errors = []
@@ -287,7 +292,7 @@ def wrk(url: str, target: Target, duration: int, connections: int, threads: int)
         errors.append(f"{m.group(1)} non-2xx/3xx")
     if m := re.search(r"Socket errors: (.*)", out):
         errors.append(m.group(1))
-    return Result(rps, p50, p99, "; ".join(errors))
+    return Result(rps, p50, p99, "; ".join(errors), requests)
 
 
 def _latency(text: str) -> float:
@@ -295,8 +300,19 @@ def _latency(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
+def cpu_seconds(master: int) -> float:
+    """Return the user + system CPU time of gunicorn's master and workers so far."""
+    total = 0
+    for pid in [master, *worker_pids(master)]:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def measure(url: str, target: Target, master: int, args) -> tuple[Result, float]:
-    """Run wrk on url; return its result and the largest worker RSS seen meanwhile (MB)."""
+    """Run wrk on url; return its result (with gunicorn's CPU per request) and the largest
+    worker RSS seen meanwhile (MB). CPU per request holds steady on a busy machine, where
+    requests per second mostly measure the neighbours."""
     samples: list[float] = [0.0]
     done = threading.Event()
 
@@ -306,11 +322,15 @@ def measure(url: str, target: Target, master: int, args) -> tuple[Result, float]
 
     sampler = threading.Thread(target=sample)
     sampler.start()
+    cpu_before = cpu_seconds(master) if target.server == "gunicorn" else 0.0
     try:
-        return wrk(url, target, args.duration, args.connections, args.threads), max(samples)
+        result = wrk(url, target, args.duration, args.connections, args.threads)
     finally:
         done.set()
         sampler.join()
+    if target.server == "gunicorn" and result.requests:
+        result.cpu_ms = (cpu_seconds(master) - cpu_before) * 1000 / result.requests
+    return result, max(samples)
 
 
 @dataclass
@@ -332,9 +352,9 @@ class Site:
 def median(results: list[Result]) -> Result:
     ordered = sorted(results, key=lambda r: r.rps)
     middle = ordered[len(ordered) // 2]
-    return Result(
-        middle.rps, middle.p50_ms, middle.p99_ms, "; ".join(r.errors for r in results if r.errors)
-    )
+    cpu = sorted(r.cpu_ms for r in results)[len(results) // 2]
+    errors = "; ".join(r.errors for r in results if r.errors)
+    return Result(middle.rps, middle.p50_ms, middle.p99_ms, errors, middle.requests, cpu)
 
 
 def run(sizes: list[tuple[int, int]], args) -> list[Site]:
@@ -387,22 +407,22 @@ def table(sites: list[Site]) -> str:
     small, big = sites[0], sites[-1]
     a_n, b_n = f"{small.posts:,}", f"{big.posts:,}"
     head = (
-        f"| target | req/s {a_n} | p50 / p99 ms {a_n} | req/s {b_n} | p50 / p99 ms {b_n} "
-        f"| wrk time {b_n} vs {a_n} | in-process ms {a_n} | in-process ms {b_n} "
-        f"| in-process {b_n} vs {a_n} | queries {a_n} / {b_n} |\n"
+        f"| target | req/s {a_n} | p50 / p99 ms {a_n} | CPU ms/req {a_n} | req/s {b_n} "
+        f"| p50 / p99 ms {b_n} | CPU ms/req {b_n} | in-process ms {a_n} / {b_n} "
+        f"| cost {b_n} vs {a_n}: CPU, in-process | queries {a_n} / {b_n} |\n"
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
     )
     lines = []
     for name in small.results:
         a, b = median(small.results[name]), median(big.results[name])
-        cells = [name, f"{a.rps:,.0f}", f"{a.p50_ms:.1f} / {a.p99_ms:.1f}"]
-        cells += [f"{b.rps:,.0f}", f"{b.p50_ms:.1f} / {b.p99_ms:.1f}"]
-        cells.append(f"{a.rps / b.rps:.2f}x" if b.rps else "–")
         ia, ib = small.in_process_ms.get(name), big.in_process_ms.get(name)
-        if ia and ib:
-            cells += [f"{ia:.2f}", f"{ib:.2f}", f"{ib / ia:.2f}x"]
-        else:
-            cells += ["–", "–", "–"]
+        cpu = lambda r: f"{r.cpu_ms:.2f}" if r.cpu_ms else "–"  # noqa: E731
+        cells = [name, f"{a.rps:,.0f}", f"{a.p50_ms:.1f} / {a.p99_ms:.1f}", cpu(a)]
+        cells += [f"{b.rps:,.0f}", f"{b.p50_ms:.1f} / {b.p99_ms:.1f}", cpu(b)]
+        cells.append(f"{ia:.2f} / {ib:.2f}" if ia and ib else "–")
+        ratios = [f"{b.cpu_ms / a.cpu_ms:.2f}x" if a.cpu_ms else "–"]
+        ratios.append(f"{ib / ia:.2f}x" if ia and ib else "–")
+        cells.append(", ".join(ratios))
         cells.append(f"{small.counts.get(name, '–')} / {big.counts.get(name, '–')}")
         if a.errors or b.errors:
             cells[0] += f" (wrk: {a.errors or b.errors})"
@@ -411,9 +431,12 @@ def table(sites: list[Site]) -> str:
     for site in sites:
         constant = median(site.results[targets(site.pages)[0].name]).rps
         post200 = median(site.results["post page, 200 comments"]).rps
+        cpu_const = median(site.results[targets(site.pages)[0].name]).cpu_ms
+        cpu_post = median(site.results["post page, 200 comments"]).cpu_ms
         report += (
             f"\nAt {site.posts:,} posts / {site.comments:,} comments: the post page with 200 "
-            f"comments serves {post200 / max(constant, 1):.2f}x the constant route's requests; "
+            f"comments serves {post200 / max(constant, 1):.2f}x the constant route's requests "
+            f"per second and costs {cpu_post / max(cpu_const, 1e-9):.1f}x its CPU per request; "
             f"largest gunicorn worker RSS under load {site.peak_rss:.0f} MB."
         )
     return report + "\n"
@@ -433,6 +456,8 @@ def main() -> None:
     for tool in ("wrk", "nginx"):
         if not shutil.which(tool):
             raise SystemExit(f"{tool} is missing: apt-get install {tool}")
+    # Clean up servers on SIGTERM too (a background job ignores SIGINT).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped"))
     sites = run(sizes, args)
     command = "python bench/run.py " + " ".join(sys.argv[1:])
     report = table(sites) + f"\nCommand: `{command.strip()}`; {os.cpu_count()} cores.\n"
