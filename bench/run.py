@@ -53,6 +53,7 @@ def targets(pages: dict[str, str]) -> list[Target]:
         Target("post page, 2,000 comments", pages["post-2000"]),
         Target("home page", "/"),
         Target("archive (a year)", pages["archive"]),
+        Target("tag page", "/tags/writing/"),
     ]
 
 
