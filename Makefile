@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint format bench clean
+.PHONY: run test pytest-passes lint format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed-run
 	$(BIN)/flask --app wsgi db upgrade
 	$(BIN)/flask --app wsgi demo
+	$(BIN)/flask --app wsgi setup-link --base-url http://$(HOST):$(PORT)
 	$(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
 
 node_modules/.package-lock.json: package-lock.json
@@ -29,8 +30,12 @@ node_modules/.package-lock.json: package-lock.json
 test: $(VENV)/.installed-test node_modules/.package-lock.json
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	tests/with-postgres $(MAKE) --no-print-directory pytest-passes
+
+# The suite on SQLite, then again on PostgreSQL when there is one (always in CI, where a
+# missing PostgreSQL fails the run). tests/with-postgres sets BLOG_TEST_DATABASE_URL.
+pytest-passes:
 	$(BIN)/pytest $(PYTEST_ARGS)
-	@# The same suite on PostgreSQL when a database is configured (always in CI).
 	if [ -n "$$BLOG_TEST_DATABASE_URL" ] || [ "$$CI" = true ]; then \
 	  BLOG_TEST_ENGINE=postgresql $(BIN)/pytest $(PYTEST_ARGS); fi
 

@@ -41,9 +41,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     templating.init_app(app)
     errors.init_app(app)
 
+    from blog.admin import bp as admin_bp
+    from blog.comments import bp as comments_bp
     from blog.posts import bp as posts_bp
 
-    app.register_blueprint(posts_bp)
+    for blueprint in (posts_bp, comments_bp, admin_bp):
+        app.register_blueprint(blueprint)
+
+    from blog.feeds import bp as feeds_bp
+
+    app.register_blueprint(feeds_bp)
 
     if app.config["BENCH_ROUTES"]:
         from blog.benchdata import bench_bp

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import click
+import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import Flask, current_app
 
 from blog.demo import load_demo
 from blog.extensions import db
+from blog.markdown import render_markdown
+from blog.models import Comment, Post
+from blog.sanitize import clean_comment
 
 
 @click.command("demo")
@@ -22,6 +30,159 @@ def demo_command() -> None:
         click.echo(f"Loaded the demo blog: {added} published posts and a draft.")
     else:
         click.echo("The blog already has posts; the demo was not loaded.")
+
+
+def _stdin_is_tty() -> bool:
+    return sys.stdin.isatty()
+
+
+def _read_password() -> str:
+    """Ask twice on a terminal without echoing; read one line from a pipe."""
+    if _stdin_is_tty():
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+@click.command("create-admin")
+@click.argument("username")
+@click.option("--display-name", default="", help="The name shown on posts (default: unchanged).")
+def create_admin_command(username: str, display_name: str) -> None:
+    """Create the account USERNAME, or set a new password for it.
+
+    The password is asked twice without echo, or read from standard input when it is a pipe.
+    """
+    from blog.admin.auth import password_problem, save_account
+
+    username = username.strip()
+    if not username or len(username) > 64 or any(c.isspace() for c in username):
+        raise click.UsageError("USERNAME must be 1 to 64 characters without spaces.")
+    password = _read_password()
+    problem = password_problem(password, username)
+    if problem:
+        raise click.ClickException(f"Password refused: {problem}")
+    user, done = save_account(username, display_name.strip(), password)
+    db.session.commit()
+    click.echo(f"Account {done} {user.username!r} ({user.display_name}). Log in at /login.")
+
+
+@click.command("setup-link")
+@click.option(
+    "--base-url", default="http://127.0.0.1:5000", show_default=True, help="Where the blog runs."
+)
+def setup_link_command(base_url: str) -> None:
+    """Print a one-time link that creates the first account (while there is none)."""
+    from blog.admin.auth import has_account, new_setup_token
+
+    if has_account():
+        click.echo(f"The blog has an account: log in at {base_url.rstrip('/')}/login")
+        return
+    token = new_setup_token()
+    click.echo("No account yet. Create yours, once, at:")
+    click.secho(f"  {base_url.rstrip('/')}/setup?token={token}", bold=True)
+
+
+class Rerendered(NamedTuple):
+    total: int
+    changed: int
+
+
+class _Source(NamedTuple):
+    id: int
+    post_id: int
+    body: str
+    html: str
+
+
+def _batches(column: so.InstrumentedAttribute[int], select: sa.Select, size: int) -> Iterator[list]:
+    """Yield the rows of select in batches of size, by increasing id (keyset pagination).
+
+    Each batch is read in a transaction of its own, ended before the caller renders it: a
+    million rows never sit in memory together, and no lock is held while bleach works.
+    """
+    last_id = 0
+    while True:
+        rows = db.session.execute(select.where(column > last_id).order_by(column).limit(size)).all()
+        db.session.commit()
+        if not rows:
+            return
+        yield rows
+        last_id = rows[-1].id
+
+
+def _touch_posts(post_ids: set[int]) -> None:
+    """Bump the revision of these posts (their HTML changed), locking the rows to do it."""
+    posts = db.session.scalars(
+        sa.select(Post)
+        .where(Post.id.in_(post_ids))
+        .options(so.load_only(Post.revision), so.raiseload("*"))
+        .with_for_update()
+    )
+    for post in posts:
+        post.touch()
+
+
+def _rerender(
+    label: str,
+    model: type[Post] | type[Comment],
+    render: Callable[[str], str],
+    size: int,
+) -> Rerendered:
+    """Render every row's HTML from its source again; write and touch only what changed."""
+    post_id = model.id if model is Post else Comment.post_id
+    select = sa.select(model.id, post_id.label("post_id"), model.body, model.body_html)
+    total = db.session.scalar(sa.select(sa.func.count(model.id)))
+    db.session.commit()
+    changed = 0
+    with click.progressbar(length=total, label=label) as bar:
+        for rows in _batches(model.id, select, size):
+            fresh = [
+                _Source(row.id, row.post_id, row.body, html)
+                for row in rows
+                if (html := render(row.body)) != row.body_html
+            ]
+            if fresh:
+                # Lock the rows and skip any whose source was edited while we rendered.
+                now = dict(
+                    db.session.execute(
+                        sa.select(model.id, model.body)
+                        .where(model.id.in_([s.id for s in fresh]))
+                        .with_for_update()
+                    ).all()
+                )
+                fresh = [s for s in fresh if now.get(s.id) == s.body]
+            if fresh:
+                db.session.execute(
+                    sa.update(model), [{"id": s.id, "body_html": s.html} for s in fresh]
+                )
+                _touch_posts({s.post_id for s in fresh})
+                changed += len(fresh)
+            db.session.commit()
+            bar.update(len(rows))
+    return Rerendered(total, changed)
+
+
+def rerender(batch_size: int = 500) -> tuple[Rerendered, Rerendered]:
+    """Re-render every post from Markdown and every comment from its text, in batches."""
+    posts = _rerender("Posts", Post, render_markdown, batch_size)
+    comments = _rerender("Comments", Comment, clean_comment, batch_size)
+    return posts, comments
+
+
+@click.command("rerender")
+@click.option(
+    "--batch-size",
+    default=500,
+    show_default=True,
+    type=click.IntRange(1, 10_000),
+    help="Rows read and written per transaction.",
+)
+def rerender_command(batch_size: int) -> None:
+    """Re-render stored HTML after a sanitizing or Markdown change."""
+    posts, comments = rerender(batch_size)
+    click.echo(
+        f"Re-rendered {posts.changed} of {posts.total} posts and "
+        f"{comments.changed} of {comments.total} comments; the rest were already up to date."
+    )
 
 
 @click.command("backup")
@@ -91,5 +252,8 @@ def bench_data_command(posts: int, comments: int, seed: int) -> None:
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(demo_command)
+    app.cli.add_command(create_admin_command)
+    app.cli.add_command(setup_link_command)
+    app.cli.add_command(rerender_command)
     app.cli.add_command(backup_command)
     app.cli.add_command(bench_data_command)

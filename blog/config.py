@@ -5,12 +5,20 @@ class Defaults:
     SITE_TITLE = "Field Notes"
     SITE_DESCRIPTION = "Notes on writing, reading and the web, with readers who answer back."
     SITE_LANGUAGE = "en"
-    # Host used in feed ids (tag:<host>,<year>:...); set it once and never change it.
-    FEED_TAG_AUTHORITY = "localhost"
+    # The domain in feed entry ids (tag:<domain>,<year>:post-<id>). Empty: the host name readers
+    # use. Set it to your domain once; keep it when the blog moves, so readers see no repeats.
+    FEED_TAG_AUTHORITY = ""
     FEED_POSTS_LIMIT = 20
     FEED_COMMENTS_LIMIT = 50
+    # Cache-Control max-age of feeds, in seconds (also the RSS <ttl>, in minutes).
     FEED_MAX_AGE = 300
+    # Feed documents kept per process, keyed by their ETag (0: build every full response).
+    FEED_CACHE_SIZE = 64
     POSTS_PER_PAGE = 10
+    # How often an open post page asks for readers' new comments.
+    COMMENTS_POLL_SECONDS = 30
+    # "Remember me" keeps a commenter's name, email and website this long (seconds).
+    COMMENTS_REMEMBER_SECONDS = 60 * 60 * 24 * 365
 
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     SQLALCHEMY_RECORD_QUERIES = False

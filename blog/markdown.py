@@ -2,14 +2,36 @@
 
 from __future__ import annotations
 
+import re
+from html import unescape
+
 from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
 
 from blog.sanitize import clean_post_html
 
-# Raw HTML stays allowed for the writer; the sanitizer decides what survives.
-_md = MarkdownIt("commonmark", {"html": True, "linkify": False, "typographer": True}).enable(
-    ["table", "strikethrough"]
-)
+_ALIGN = re.compile(r"text-align:(left|center|right)")
+
+
+def _table_alignment(state: StateCore) -> None:
+    """Say a column's alignment with a class: a strict CSP blocks style attributes."""
+    for token in state.tokens:
+        if token.type in ("th_open", "td_open") and "style" in token.attrs:
+            match = _ALIGN.fullmatch(str(token.attrs.pop("style")))
+            if match:
+                token.attrs["class"] = f"align-{match.group(1)}"
+
+
+def _parser() -> MarkdownIt:
+    # Raw HTML stays allowed for the writer; the sanitizer decides what survives.
+    md = MarkdownIt("commonmark", {"html": True, "typographer": True}).enable(
+        ["table", "strikethrough", "replacements", "smartquotes"]
+    )
+    md.core.ruler.push("table_alignment", _table_alignment)
+    return md
+
+
+_md = _parser()
 
 
 def render_markdown(source: str) -> str:
@@ -19,9 +41,6 @@ def render_markdown(source: str) -> str:
 
 def plain_excerpt(html: str, length: int = 280) -> str:
     """Return the first words of rendered HTML as plain text, cut at a word boundary."""
-    import re
-    from html import unescape
-
     text = " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
     if len(text) <= length:
         return text

@@ -41,6 +41,10 @@ class PostStatus(enum.StrEnum):
     SCHEDULED = "scheduled"
 
 
+# A scheduled post goes public by itself when its published_at passes: no job flips its status.
+VISIBLE_STATUSES = (PostStatus.PUBLISHED, PostStatus.SCHEDULED)
+
+
 class CommentStatus(enum.StrEnum):
     APPROVED = "approved"
     PENDING = "pending"
@@ -90,9 +94,9 @@ class Tag(db.Model):
 
 class Post(db.Model):
     __table_args__ = (
-        # id too: listings order by (published_at, id) and previous/next compare that pair.
-        sa.Index("ix_post_status_published_at", "status", "published_at", "id"),
-        sa.Index("ix_post_slug_published_at", "slug", "published_at"),
+        # Listings, archives and prev/next walk posts by publication time (newest first, id
+        # breaking ties); the status check reads the row. Slugs have their unique index.
+        sa.Index("ix_post_published_at_id", "published_at", "id"),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -127,7 +131,7 @@ class Post(db.Model):
     def is_public(self) -> bool:
         """Return True when readers may see the post now."""
         return (
-            self.status == PostStatus.PUBLISHED
+            self.status in VISIBLE_STATUSES
             and self.published_at is not None
             and self.published_at <= utcnow()
         )
@@ -145,21 +149,34 @@ class Post(db.Model):
     ) -> sa.Select[tuple[Post]]:
         """Select the posts readers may see, newest first; published in [start, end) if given."""
         now = utcnow()
-        # One upper bound only: given "<= now" and "< end", SQLite ranges over one of them
-        # and may pick the wrong one, walking every newer post (archives at 100,000 posts).
-        if end is not None and end <= now:
-            select = sa.select(Post).where(Post.published_at < end)
+        if end is None or end > now:
+            select = sa.select(Post).where(Post.public_filter(now))
         else:
-            select = sa.select(Post).where(Post.published_at <= now)
+            # One upper bound only: given "<= now" and "< end", SQLite ranges over one of them
+            # and may pick "<= now", walking every newer post (an archive at 100,000 posts).
+            select = sa.select(Post).where(
+                Post.status.in_(VISIBLE_STATUSES), Post.published_at < end
+            )
         if start is not None:
             select = select.where(Post.published_at >= start)
-        return select.where(Post.status == PostStatus.PUBLISHED).order_by(
-            Post.published_at.desc(), Post.id.desc()
+        return select.order_by(Post.published_at.desc(), Post.id.desc())
+
+    @staticmethod
+    def public_filter(now: Any = None) -> sa.ColumnElement[bool]:
+        """Published posts, and scheduled posts whose time has come (now: a time or bindparam)."""
+        return sa.and_(
+            Post.status.in_(VISIBLE_STATUSES),
+            Post.published_at <= (utcnow() if now is None else now),
         )
 
     @staticmethod
-    def public_filter() -> sa.ColumnElement[bool]:
-        return sa.and_(Post.status == PostStatus.PUBLISHED, Post.published_at <= utcnow())
+    def _neighbour() -> sa.Select[tuple[Post]]:
+        """Select posts for a previous/next link: title and URL parts only."""
+        return sa.select(Post).options(
+            so.load_only(Post.id, Post.title, Post.slug, Post.published_at),
+            so.lazyload(Post.author),
+            so.lazyload(Post.tags),
+        )
 
     def _place(self) -> sa.Tuple:
         """Return this post's (published_at, id) as a typed SQL row value."""
@@ -170,15 +187,15 @@ class Post(db.Model):
     def previous_post(self) -> Post | None:
         """Return the published post just before this one."""
         return db.session.scalar(
-            sa.select(Post)
-            # A row-value comparison is one index range; the equivalent OR is not, and
+            Post._neighbour()
+            # A row-value comparison is one index range; the equivalent OR was not and
             # scanned every newer post (30 ms in the middle of 100,000 posts). Older than a
-            # public post is public once published: a second upper bound ("<= now") would
-            # only tempt SQLite to range over that one instead.
+            # public post is public once visible: a second upper bound ("<= now") would only
+            # tempt SQLite to range over that one instead.
             .where(
-                Post.status == PostStatus.PUBLISHED,
+                Post.status.in_(VISIBLE_STATUSES),
                 sa.tuple_(Post.published_at, Post.id) < self._place(),
-                Post.published_at <= utcnow() if not self.is_public else sa.true(),
+                sa.true() if self.is_public else Post.published_at <= utcnow(),
             )
             .order_by(Post.published_at.desc(), Post.id.desc())
             .limit(1)
@@ -187,7 +204,7 @@ class Post(db.Model):
     def next_post(self) -> Post | None:
         """Return the published post just after this one."""
         return db.session.scalar(
-            sa.select(Post)
+            Post._neighbour()
             .where(Post.public_filter(), sa.tuple_(Post.published_at, Post.id) > self._place())
             .order_by(Post.published_at.asc(), Post.id.asc())
             .limit(1)
@@ -216,9 +233,9 @@ class Post(db.Model):
 class Comment(db.Model):
     __table_args__ = (
         sa.Index("ix_comment_post_status_id", "post_id", "status", "id"),
-        # A post's comments in reading order, straight off the index: without it SQLite walks
-        # every approved comment of the blog by date (seconds at a million comments).
-        sa.Index("ix_comment_post_status_created_at", "post_id", "status", "created_at", "id"),
+        # One post's approved comments by time (its comment feed, newest first), read without
+        # walking every approved comment of the blog.
+        sa.Index("ix_comment_post_status_created_at", "post_id", "status", "created_at"),
         sa.Index("ix_comment_status_created_at", "status", "created_at"),
         sa.Index("ix_comment_ip_created_at", "ip", "created_at"),
     )

@@ -1,15 +1,30 @@
-"""The sanitizing policy: bleach cleans and linkifies, nh3 re-checks. No Flask in here."""
+"""The sanitizing policy: bleach cleans and linkifies, nh3 re-checks. No Flask in here.
+
+A comment is text: what a reader typed is shown as typed, except for the few tags
+WordPress allows in comments, which keep their meaning. Everything else (a ``<script>``,
+an ``<img onerror>``) is escaped by bleach and shows as text. Blank lines make paragraphs
+and line breaks make ``<br>``. nh3 then parses bleach's output again with the same
+allowlist: a second, independent parser that must agree nothing dangerous is left.
+"""
 
 from __future__ import annotations
 
+import html
+import re
+import threading
+from collections.abc import Iterator
 from functools import partial
 
 import bleach
 import nh3
+from bleach.html5lib_shim import Filter
 from bleach.linkifier import LinkifyFilter
 
 LINK_REL = "nofollow ugc noopener"
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
+IMAGE_SCHEMES = frozenset({"http", "https"})
+# Attributes whose value is a URL a browser may follow or fetch.
+URL_ATTRIBUTES = frozenset({"href", "src", "cite"})
 
 # What WordPress allows in comments, plus paragraphs and line breaks.
 COMMENT_TAGS = frozenset(
@@ -32,13 +47,13 @@ COMMENT_TAGS = frozenset(
         "br",
     }
 )
-COMMENT_ATTRIBUTES: dict[str, set[str]] = {
-    "a": {"href", "title"},
-    "abbr": {"title"},
-    "acronym": {"title"},
-    "blockquote": {"cite"},
-    "del": {"datetime"},
-    "q": {"cite"},
+COMMENT_ATTRIBUTES: dict[str, frozenset[str]] = {
+    "a": frozenset({"href", "title"}),
+    "abbr": frozenset({"title"}),
+    "acronym": frozenset({"title"}),
+    "blockquote": frozenset({"cite"}),
+    "del": frozenset({"datetime"}),
+    "q": frozenset({"cite"}),
 }
 
 # Post bodies come from the trusted writer but are still sanitized: a wider allowlist.
@@ -81,86 +96,334 @@ POST_TAGS = COMMENT_TAGS | frozenset(
         "u",
     }
 )
-POST_ATTRIBUTES: dict[str, set[str]] = {
+_HEADING_ID = {f"h{n}": frozenset({"id"}) for n in range(1, 7)}
+POST_ATTRIBUTES: dict[str, frozenset[str]] = {
     **COMMENT_ATTRIBUTES,
-    "a": {"href", "title", "id"},
-    "img": {"src", "alt", "title", "width", "height"},
-    "th": {"align", "colspan", "rowspan", "scope"},
-    "td": {"align", "colspan", "rowspan"},
-    "ol": {"start", "reversed"},
-    "code": {"class"},
-    "h1": {"id"},
-    "h2": {"id"},
-    "h3": {"id"},
-    "h4": {"id"},
-    "h5": {"id"},
-    "h6": {"id"},
-    "ins": {"datetime"},
-    "li": {"id"},
-    "sup": {"id"},
+    **_HEADING_ID,
+    "a": frozenset({"href", "title", "id"}),
+    "img": frozenset({"src", "alt", "title", "width", "height"}),
+    "th": frozenset({"class", "colspan", "rowspan", "scope"}),
+    "td": frozenset({"class", "colspan", "rowspan"}),
+    "ol": frozenset({"start", "reversed"}),
+    "code": frozenset({"class"}),
+    "ins": frozenset({"datetime"}),
+    "li": frozenset({"id"}),
+    "sup": frozenset({"id"}),
+}
+# The only classes a post keeps: fenced code's language (markdown-it) and table column
+# alignment (blog.markdown).
+_CLASSES = {
+    "code": re.compile(r"language-[\w+#.-]{1,40}"),
+    "th": re.compile(r"align-(?:left|center|right)"),
+    "td": re.compile(r"align-(?:left|center|right)"),
 }
 
+# --- URLs ------------------------------------------------------------------------------
 
-def _set_rel(attrs: dict, new: bool = False) -> dict:
-    """Give every link the rel of user content (a bleach linkify callback)."""
+# The WHATWG URL parser strips leading/trailing C0 controls and spaces, removes every tab
+# and newline, then reads a scheme: an ASCII letter, then letters, digits, "+", "-", ".".
+_C0_AND_SPACE = "".join(map(chr, range(0x21)))
+_TAB_OR_NEWLINE = re.compile(r"[\t\n\r]")
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
+
+
+# http(s) URLs must name a host: "http:javascript:alert(1)" is refused, not guessed at.
+_WEB_URL = re.compile(r"https?://[^/?#\\\s]", re.IGNORECASE)
+
+
+def _browser_url(value: str) -> str:
+    """Return an attribute value as the URL parser sees it.
+
+    Entities are decoded first (bleach hands over raw attribute text, nh3 decoded text;
+    decoding twice only makes the check stricter).
+    """
+    return _TAB_OR_NEWLINE.sub("", html.unescape(value).strip(_C0_AND_SPACE))
+
+
+def url_scheme(value: str) -> str:
+    """Return the lower-cased scheme a browser reads in an attribute value ("" if relative)."""
+    match = _SCHEME.match(_browser_url(value))
+    return match.group(1).lower() if match else ""
+
+
+def _url_allowed(tag: str, name: str, value: str, relative_ok: bool) -> bool:
+    url = _browser_url(value)
+    match = _SCHEME.match(url)
+    scheme = match.group(1).lower() if match else ""
+    if scheme in ("http", "https") and not _WEB_URL.match(url):
+        return False
+    if tag == "img" and name == "src":
+        return scheme in IMAGE_SCHEMES
+    if not scheme:
+        # A comment links only to absolute http(s)/mailto URLs; a post may link within the site.
+        return relative_ok and bool(url)
+    return scheme in URL_SCHEMES
+
+
+def _value_allowed(tag: str, name: str, value: str, relative_ok: bool) -> bool:
+    """Apply the value rules the allowlists cannot express (URL schemes, code classes)."""
+    if name in URL_ATTRIBUTES:
+        return _url_allowed(tag, name, value, relative_ok)
+    if name == "class":
+        allowed = _CLASSES.get(tag)
+        return allowed is not None and all(allowed.fullmatch(c) for c in value.split())
+    return True
+
+
+# --- Linkify ---------------------------------------------------------------------------
+
+# Bare URLs become links only with an explicit http(s):// or www. in front: "settings.py"
+# or "node.js" in a sentence stays text. Trailing punctuation and an unmatched ")" stay
+# out of the link.
+_URL_RE = re.compile(
+    r"""(?<![\w@./:-])
+    (?:https?://|www\.)
+    (?:[\w-]+\.)+[\w-]{2,63}                             # host
+    (?::\d{1,5})?                                       # port
+    (?:[/?#]
+        (?:[^\s<>"'`{}|\\^()]|\([^\s<>"'`{}|\\^()]*\))*  # path, (balanced) parentheses
+        (?<![.,;:!?])                                   # not the sentence's full stop
+    )?
+    """,
+    re.IGNORECASE | re.VERBOSE,
+)
+# bleach's own email pattern may start inside any word and rescan it: quadratic time on a
+# long run of letters (20 KB took a minute). This one starts only where an address can.
+_EMAIL_RE = re.compile(
+    r"""(?<![\w.!#$%&'*+/=?^`{|}~@-])
+    [\w!#$%&'*+/=?^`{|}~-]+(?:\.[\w!#$%&'*+/=?^`{|}~-]+)*
+    @(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}(?![\w-])
+    """,
+    re.IGNORECASE | re.VERBOSE,
+)
+
+
+def _link_callback(attrs: dict, new: bool = False) -> dict | None:
+    """Give every link in a comment the rel of user content; unlink a bad new link."""
+    href = attrs.get((None, "href"))
+    if new and (href is None or not _url_allowed("a", "href", href, relative_ok=False)):
+        return None
     attrs[(None, "rel")] = LINK_REL
     return attrs
 
 
-def _cleaner(tags: frozenset[str], attributes: dict[str, set[str]], linkify: bool):
-    filters = [partial(LinkifyFilter, callbacks=[_set_rel], skip_tags={"pre", "code"})]
-    return bleach.Cleaner(
+# --- Paragraphs ------------------------------------------------------------------------
+
+_BLOCKS = frozenset({"p", "blockquote"})
+_SPACE_RUNS = re.compile(r"([ \t\n\f\r]+)")
+
+
+class _Block:
+    """Where paragraphs are made: the comment itself, a <blockquote>, or a typed <p>."""
+
+    __slots__ = ("auto", "depth", "open", "pending")
+
+    def __init__(self, auto: bool, depth: int) -> None:
+        self.auto = auto  # wraps its own inline content in <p> (root and <blockquote>)
+        self.depth = depth  # depth of the open-element stack at which its children sit
+        self.open = False  # an automatic <p> is open, or a typed <p> has content
+        self.pending = ""  # white space seen at this level, not yet written
+
+
+class ParagraphFilter(Filter):
+    """Turn blank lines into paragraphs and line breaks into <br>, as WordPress does.
+
+    It runs on bleach's token stream after cleaning, so every tag it sees is allowed and
+    every newline it touches is text, never inside a tag or an attribute.
+    """
+
+    def __iter__(self) -> Iterator[dict]:
+        after_br = False  # a newline right after a typed <br> adds no second one
+        for token in self._tokens():
+            kind = token["type"]
+            if kind == "Break":
+                if not after_br:
+                    yield {"type": "EmptyTag", "name": "br", "data": {}}
+                yield {"type": "Characters", "data": "\n"}
+                after_br = False
+                continue
+            if kind == "EmptyTag":
+                after_br = token["name"] == "br"
+            elif not (kind in ("Characters", "SpaceCharacters") and not token["data"].strip()):
+                after_br = False
+            yield token
+
+    def _tokens(self) -> Iterator[dict]:
+        stack: list[str] = []
+        blocks = [_Block(auto=True, depth=0)]
+        for token in super().__iter__():
+            kind = token["type"]
+            name = token.get("name")
+            block = blocks[-1]
+            direct = len(stack) == block.depth
+            if kind in ("Characters", "SpaceCharacters"):
+                if direct:
+                    yield from self._text(block, token["data"])
+                else:
+                    yield from self._breaks(token["data"])
+            elif kind == "StartTag" and name in _BLOCKS:
+                if direct:
+                    yield from self._close(block)
+                yield token
+                stack.append(name)
+                blocks.append(_Block(auto=name == "blockquote", depth=len(stack)))
+            elif kind == "EndTag" and name in _BLOCKS and len(stack) == block.depth:
+                yield from self._close(block)
+                blocks.pop()
+                stack.pop()
+                yield token
+            elif kind == "EndTag":
+                stack.pop()
+                yield token
+            else:
+                if direct:
+                    yield from self._content(block)
+                if kind == "StartTag":
+                    stack.append(name)
+                yield token
+        yield from self._close(blocks[0])
+
+    def _text(self, block: _Block, data: str) -> Iterator[dict]:
+        for piece in _SPACE_RUNS.split(data):
+            if not piece:
+                continue
+            if _SPACE_RUNS.fullmatch(piece):
+                if block.auto and piece.count("\n") >= 2:
+                    yield from self._close(block)
+                else:
+                    block.pending += piece
+            else:
+                yield from self._content(block)
+                yield {"type": "Characters", "data": piece}
+
+    def _content(self, block: _Block) -> Iterator[dict]:
+        """Open the block's paragraph for content, or write the white space before it."""
+        if not block.open:
+            block.open = True
+            if block.auto:
+                yield {"type": "StartTag", "name": "p", "namespace": None, "data": {}}
+        else:
+            yield from self._breaks(block.pending)
+        block.pending = ""
+
+    def _close(self, block: _Block) -> Iterator[dict]:
+        if block.auto and block.open:
+            yield {"type": "EndTag", "name": "p", "namespace": None}
+            block.open = False
+        block.pending = ""
+
+    @staticmethod
+    def _breaks(data: str) -> Iterator[dict]:
+        for i, line in enumerate(data.split("\n")):
+            if i:
+                yield {"type": "Break"}
+            if line:
+                yield {"type": "Characters", "data": line}
+
+
+# --- The two passes --------------------------------------------------------------------
+
+
+def _bleach_attribute_filter(attributes: dict[str, frozenset[str]], relative_ok: bool):
+    def allow(tag: str, name: str, value: str) -> bool:
+        return name in attributes.get(tag, ()) and _value_allowed(tag, name, value, relative_ok)
+
+    return allow
+
+
+def _nh3_attribute_filter(relative_ok: bool):
+    # nh3 checks href and src schemes but not cite, and knows no class rule: do both here.
+    def check(tag: str, name: str, value: str) -> str | None:
+        return value if _value_allowed(tag, name, value, relative_ok) else None
+
+    return check
+
+
+def _two_passes(
+    tags: frozenset[str],
+    attributes: dict[str, frozenset[str]],
+    *,
+    relative_ok: bool,
+    link_rel: str | None,
+    filters: list | None = None,
+    **nh3_options,
+) -> tuple[bleach.Cleaner, nh3.Cleaner]:
+    """Build bleach (first pass) and nh3 (the check) for one allowlist."""
+    first = bleach.Cleaner(
         tags=tags,
-        attributes=attributes,
+        attributes=_bleach_attribute_filter(attributes, relative_ok),
         protocols=URL_SCHEMES,
         strip=False,
         strip_comments=True,
-        filters=filters if linkify else [_rel_filter],
+        filters=filters,
     )
-
-
-def _rel_filter(source):
-    return LinkifyFilter(source, callbacks=[_set_rel], parse_email=False, url_re=_NEVER)
-
-
-class _Never:
-    """A regex stand-in that matches nothing, so LinkifyFilter only fixes existing links."""
-
-    def finditer(self, _text):
-        return iter(())
-
-
-_NEVER = _Never()
-
-
-def _nh3(html: str, tags: frozenset[str], attributes: dict[str, set[str]]) -> str:
-    return nh3.clean(
-        html,
+    second = nh3.Cleaner(
         tags=set(tags),
-        attributes={k: set(v) - {"rel"} for k, v in attributes.items()},
-        url_schemes=set(URL_SCHEMES),
-        link_rel=LINK_REL,
+        clean_content_tags=set(),
+        attributes={tag: set(names) for tag, names in attributes.items()},
+        attribute_filter=_nh3_attribute_filter(relative_ok),
         strip_comments=True,
+        link_rel=link_rel,
+        url_schemes=set(URL_SCHEMES),
+        url_relative="pass_through" if relative_ok else "deny",
+        **nh3_options,
+    )
+    return first, second
+
+
+def _comment_cleaners() -> tuple[bleach.Cleaner, nh3.Cleaner]:
+    linkify = partial(
+        LinkifyFilter,
+        callbacks=[_link_callback],
+        skip_tags={"code"},
+        parse_email=True,
+        url_re=_URL_RE,
+        email_re=_EMAIL_RE,
+    )
+    return _two_passes(
+        COMMENT_TAGS,
+        COMMENT_ATTRIBUTES,
+        relative_ok=False,
+        link_rel=LINK_REL,
+        filters=[linkify, ParagraphFilter],
     )
 
 
-def text_to_html(text: str) -> str:
-    """Turn plain text with blank lines into paragraphs and line breaks (HTML left as is)."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
-    if not text:
-        return ""
-    paragraphs = [p.strip("\n") for p in text.split("\n\n") if p.strip()]
-    return "".join(f"<p>{p.replace(chr(10), '<br>' + chr(10))}</p>" for p in paragraphs)
+def _post_cleaners() -> tuple[bleach.Cleaner, nh3.Cleaner]:
+    return _two_passes(
+        POST_TAGS,
+        POST_ATTRIBUTES,
+        relative_ok=True,
+        # The writer's own links are editorial: followed, no rel.
+        link_rel=None,
+        set_tag_attribute_values={"img": {"loading": "lazy"}},
+    )
+
+
+# A bleach Cleaner keeps parser state: one per thread, built on first use.
+_local = threading.local()
+
+
+def _cleaners(kind: str) -> tuple[bleach.Cleaner, nh3.Cleaner]:
+    cleaners = getattr(_local, kind, None)
+    if cleaners is None:
+        cleaners = _comment_cleaners() if kind == "comment" else _post_cleaners()
+        setattr(_local, kind, cleaners)
+    return cleaners
 
 
 def clean_comment(text: str) -> str:
     """Return safe HTML for a reader's comment as typed: allowlisted tags, linkified URLs."""
-    # A Cleaner is not thread-safe: build one per call (cheap next to the parse itself).
-    html = _cleaner(COMMENT_TAGS, COMMENT_ATTRIBUTES, linkify=True).clean(text_to_html(text))
-    return _nh3(html, COMMENT_TAGS, COMMENT_ATTRIBUTES)
+    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    if not text:
+        return ""
+    first, second = _cleaners("comment")
+    return second.clean(first.clean(text))
 
 
-def clean_post_html(html: str) -> str:
+def clean_post_html(html_text: str) -> str:
     """Return safe HTML for a post body already rendered from Markdown."""
-    html = _cleaner(POST_TAGS, POST_ATTRIBUTES, linkify=False).clean(html)
-    return _nh3(html, POST_TAGS, POST_ATTRIBUTES)
+    if not html_text.strip():
+        return ""
+    first, second = _cleaners("post")
+    return second.clean(first.clean(html_text))

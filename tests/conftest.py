@@ -138,6 +138,25 @@ def database_uri(request, tmp_path) -> str:
     return f"sqlite:///{path}"
 
 
+# Every engine a test connected with, kept until the test ends and then disposed: an app a
+# test builds and drops would otherwise leave its pooled connections to the garbage collector,
+# and psycopg warns (an error here) when it closes an open connection that way.
+_ENGINES: list[sa.Engine] = []
+
+
+@sa.event.listens_for(sa.engine.Engine, "engine_connect")
+def _remember_engine(connection: sa.Connection) -> None:
+    if connection.engine not in _ENGINES:
+        _ENGINES.append(connection.engine)
+
+
+@pytest.fixture(autouse=True)
+def _close_connections() -> Iterator[None]:
+    yield
+    while _ENGINES:
+        _ENGINES.pop().dispose()
+
+
 @pytest.fixture
 def app_config(database_uri) -> dict:
     """The test_config of the app; a test module overrides this fixture to change it."""

@@ -13,6 +13,9 @@ from blog.models import Comment, Post, Tag, post_tags
 
 bp = Blueprint("posts", __name__)
 
+# A post's permalink, /YYYY/MM/<slug>/; its comments and comment feeds hang off it.
+POST_PATH = "/<int(fixed_digits=4):year>/<int(fixed_digits=2):month>/<slug>/"
+
 
 def _month_range(year: int, month: int | None) -> tuple[datetime, datetime]:
     if month is None:
@@ -83,17 +86,24 @@ def index():
     return render_template("posts/index.html", page=page)
 
 
-@bp.route("/<int:year>/<int:month>/<slug>/")
+@bp.route(POST_PATH)
 def detail(year: int, month: int, slug: str):
     """Show a post with its comments."""
-    post = get_public_post(year, month, slug)
-    comments = post.approved_comments()
+    return render_detail(get_public_post(year, month, slug))
+
+
+def render_detail(post: Post, **context) -> str:
+    """Render a post's page; the comments views add a form with its errors."""
+    # Imported here: the comments blueprint imports this module.
+    from blog.comments.views import visible_comments
+
     return render_template(
         "posts/detail.html",
         post=post,
-        threads=thread(comments),
+        threads=thread(visible_comments(post)),
         previous_post=post.previous_post(),
         next_post=post.next_post(),
+        **context,
     )
 
 
@@ -110,8 +120,8 @@ def thread(comments: list[Comment]) -> list[tuple[Comment, list[Comment]]]:
     return [(c, replies.get(c.id, [])) for c in top]
 
 
-@bp.route("/<int:year>/")
-@bp.route("/<int:year>/<int:month>/")
+@bp.route("/<int(fixed_digits=4):year>/")
+@bp.route("/<int(fixed_digits=4):year>/<int(fixed_digits=2):month>/")
 def archive(year: int, month: int | None = None):
     """Show the posts published in a year or a month."""
     if not 1 <= year <= 9998 or (month is not None and not 1 <= month <= 12):

@@ -1,0 +1,199 @@
+"""The back office's forms: one FlaskForm per form, every POST carrying its CSRF token."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import (
+    DataRequired,
+    EqualTo,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
+
+from blog.admin.auth import password_problem
+from blog.discussion import MODERATION_LABELS
+from blog.models import utcnow
+
+
+class LoginForm(FlaskForm):
+    username = StringField("Username", validators=[DataRequired(), Length(max=64)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+    remember = BooleanField("Remember me on this computer")
+    next = HiddenField()
+    submit = SubmitField("Log in")
+
+
+class SetupForm(FlaskForm):
+    token = HiddenField()
+    username = StringField(
+        "Username",
+        validators=[
+            DataRequired(),
+            Length(max=64),
+            Regexp(r"^[\w.@+-]+$", message="Use letters, digits and . @ + - _ only, no spaces."),
+        ],
+        description="What you type to log in.",
+    )
+    display_name = StringField(
+        "Display name",
+        validators=[DataRequired(), Length(max=120)],
+        description="Shown on your posts and replies.",
+    )
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired(), Length(max=1024)],
+        description="At least 12 characters; a few unrelated words work well.",
+    )
+    confirm = PasswordField(
+        "Password again",
+        validators=[DataRequired(), EqualTo("password", message="The two passwords differ.")],
+    )
+    submit = SubmitField("Create my account")
+
+    def validate_password(self, field: PasswordField) -> None:
+        problem = password_problem(field.data or "", self.username.data or "")
+        if problem:
+            raise ValidationError(problem)
+
+
+class PostForm(FlaskForm):
+    title = StringField("Title", validators=[DataRequired(), Length(max=300)])
+    slug = StringField(
+        "Slug",
+        validators=[Optional(), Length(max=200)],
+        description="The last part of the post's address. Empty: made from the title.",
+    )
+    body = TextAreaField(
+        "Text", validators=[Length(max=500_000)], description="Markdown. The preview follows."
+    )
+    excerpt = TextAreaField(
+        "Excerpt",
+        validators=[Length(max=1000)],
+        description="Shown in listings and feeds. Empty: the first lines of the text.",
+    )
+    tags = StringField(
+        "Tags", validators=[Length(max=500)], description="Separated by commas; new ones are made."
+    )
+    comments_open = BooleanField("Readers may comment", default=True)
+    publish_at = DateTimeLocalField(
+        "Publish on (UTC)",
+        validators=[Optional()],
+        description="For “Schedule”: the date and time (UTC) it goes public.",
+    )
+    save_draft = SubmitField("Save draft")
+    publish = SubmitField("Publish now")
+    schedule = SubmitField("Schedule")
+    update = SubmitField("Update")
+    unpublish = SubmitField("Unpublish")
+
+    def action(self) -> str:
+        """Return which button was pressed: publish, schedule, unpublish, update or draft."""
+        for name in ("publish", "schedule", "unpublish", "update"):
+            if getattr(self, name).data:
+                return name
+        return "draft"
+
+    def publish_at_utc(self) -> datetime | None:
+        value = self.publish_at.data
+        return value.replace(tzinfo=UTC) if value else None
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        action = self.action()
+        if action in ("publish", "schedule", "update") and not (self.body.data or "").strip():
+            self.body.errors = [*self.body.errors, "Write something before publishing."]
+            ok = False
+        if action == "schedule":
+            when = self.publish_at_utc()
+            if when is None:
+                self.publish_at.errors = [
+                    *self.publish_at.errors,
+                    "Give the date and time to publish on.",
+                ]
+                ok = False
+            elif when <= utcnow():
+                self.publish_at.errors = [
+                    *self.publish_at.errors,
+                    "That time has passed: choose a later one, or press “Publish now”.",
+                ]
+                ok = False
+        return ok
+
+
+class PreviewForm(FlaskForm):
+    body = TextAreaField(validators=[Length(max=500_000)])
+
+
+class ActionForm(FlaskForm):
+    """A form with nothing but its CSRF token, for button-only POSTs."""
+
+
+class BulkForm(FlaskForm):
+    ids = SelectMultipleField("Selected comments", coerce=int, validate_choice=False)
+    action = SelectField(
+        "With the selected comments",
+        choices=[
+            SelectChoice("approve", "Approve"),
+            SelectChoice("spam", "Mark as spam"),
+            SelectChoice("delete", "Delete"),
+        ],
+    )
+    submit = SubmitField("Apply")
+
+    def validate_ids(self, field: SelectMultipleField) -> None:
+        if not field.data:
+            raise ValidationError("Select at least one comment.")
+
+
+class ReplyForm(FlaskForm):
+    body = TextAreaField(
+        "Your reply", validators=[DataRequired(message="Write a reply."), Length(max=10_000)]
+    )
+    submit = SubmitField("Reply")
+
+
+class DiscussionForm(FlaskForm):
+    moderation = RadioField(
+        "New comments",
+        choices=[SelectChoice(str(k), v) for k, v in MODERATION_LABELS.items()],
+        validators=[InputRequired()],
+    )
+    close_after_days = IntegerField(
+        "Close comments on posts older than (days)",
+        validators=[InputRequired(), NumberRange(min=0, max=36_500)],
+        description="0 keeps them open for ever.",
+    )
+    max_links = IntegerField(
+        "Hold comments with more links than",
+        validators=[InputRequired(), NumberRange(min=0, max=100)],
+        description="Spam is mostly links; 2 lets a normal reply through.",
+    )
+    blocklist = TextAreaField(
+        "Blocklist",
+        validators=[Length(max=50_000)],
+        description=(
+            "One per line: a word or phrase, an email or @domain, an IP or network "
+            "(203.0.113.0/24). Matching comments go to spam."
+        ),
+    )
+    submit = SubmitField("Save settings")

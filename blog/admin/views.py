@@ -1,0 +1,517 @@
+"""The writer's back office: first-run setup, login, posts, comment moderation, settings."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_limiter.errors import RateLimitExceeded
+from flask_login import current_user, login_user, logout_user
+
+from blog.admin import auth
+from blog.admin.forms import (
+    ActionForm,
+    BulkForm,
+    DiscussionForm,
+    LoginForm,
+    PostForm,
+    PreviewForm,
+    ReplyForm,
+    SetupForm,
+)
+from blog.content import add_comment, parse_tag_list, save_post, slugify
+from blog.discussion import DiscussionSettings, parse_blocklist
+from blog.extensions import db, limiter, login_manager
+from blog.htmx import is_htmx
+from blog.markdown import render_markdown
+from blog.models import Comment, CommentStatus, Post, PostStatus, utcnow
+
+bp = Blueprint("admin", __name__)
+
+# The only endpoints of this blueprint a reader without a session may reach.
+PUBLIC_ENDPOINTS = frozenset({"admin.login", "admin.logout", "admin.setup"})
+LOGIN_LIMITS = "5/minute;30/hour"
+QUEUE_STATUSES = {
+    CommentStatus.PENDING: "Pending",
+    CommentStatus.APPROVED: "Approved",
+    CommentStatus.SPAM: "Spam",
+}
+
+
+@bp.before_request
+def require_login():
+    """Send readers without a session to the login page, for every back-office URL."""
+    if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
+        return None
+    if is_htmx():
+        # A redirect would swap the login page into a table row: send the browser there.
+        response = Response(status=401)
+        response.headers["HX-Redirect"] = url_for("admin.login")
+        return response
+    if request.method not in ("GET", "HEAD"):
+        # After logging in, come back to a page, never to a URL that only takes POSTs.
+        flash("Your session has ended: log in again, then repeat what you were doing.")
+        back = urlsplit(request.referrer or "")
+        page = back.path if back.netloc == request.host else ""
+        return redirect(url_for("admin.login", next=auth.safe_next(page) or url_for(".dashboard")))
+    return login_manager.unauthorized()
+
+
+@bp.context_processor
+def admin_counts() -> dict:
+    """Expose the pending-comment count to the back office's navigation."""
+
+    def pending_count() -> int:
+        return db.session.scalar(
+            sa.select(sa.func.count(Comment.id)).where(Comment.status == CommentStatus.PENDING)
+        )
+
+    return {"pending_count": pending_count}
+
+
+def comment_counts_by_status() -> dict[str, int]:
+    """Count the comments in each folder: approved, pending, spam."""
+    rows = db.session.execute(
+        sa.select(Comment.status, sa.func.count(Comment.id)).group_by(Comment.status)
+    )
+    return dict(rows.all())
+
+
+# --- Sessions ---------------------------------------------------------------------------------
+
+
+def _username_key() -> str:
+    return "login-user:" + (request.form.get("username") or "").strip().casefold()
+
+
+@bp.errorhandler(RateLimitExceeded)
+def too_many(error: RateLimitExceeded):
+    """Answer a breached login limit with a page that says what to do."""
+    return render_template("admin/too_many.html", limit=error.limit.limit), 429
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(LOGIN_LIMITS, methods=["POST"])
+@limiter.limit(LOGIN_LIMITS, methods=["POST"], key_func=_username_key)
+def login():
+    """Log the writer in, then go back where they were headed."""
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = auth.safe_next(request.args.get("next")) or ""
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(form.next.data or url_for("admin.dashboard"))
+    status = 200
+    if form.validate_on_submit():
+        user = auth.authenticate(form.username.data, form.password.data)
+        if user is not None:
+            target = auth.safe_next(form.next.data) or url_for("admin.dashboard")
+            login_user(user, remember=form.remember.data)
+            return redirect(target, code=303)
+        form.password.errors.append("Wrong username or password.")
+        status = 401
+    elif form.is_submitted():
+        status = 422
+    return render_template("admin/login.html", form=form, has_account=auth.has_account()), status
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    """End the writer's session."""
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    logout_user()
+    session.clear()
+    flash("You are logged out.")
+    return redirect(url_for("admin.login"), code=303)
+
+
+@bp.route("/setup", methods=["GET", "POST"])
+def setup():
+    """Create the first account with the one-time link printed on the console."""
+    if auth.has_account():
+        abort(404)
+    form = SetupForm()
+    if request.method == "GET":
+        form.token.data = request.args.get("token", "")
+    if not auth.setup_token_valid(form.token.data or ""):
+        return render_template("admin/setup_refused.html"), 403
+    if request.method == "GET":
+        return render_template("admin/setup.html", form=form)
+    if not form.validate_on_submit():
+        return render_template("admin/setup.html", form=form), 422
+    user, _ = auth.save_account(form.username.data, form.display_name.data, form.password.data)
+    db.session.commit()
+    login_user(user)
+    flash(f"Welcome, {user.display_name}. Your account is ready; the setup link is gone.")
+    return redirect(url_for("admin.dashboard"), code=303)
+
+
+# --- Dashboard --------------------------------------------------------------------------------
+
+
+@bp.route("/admin/")
+def dashboard():
+    """Show what needs the writer's attention: counts and the queue."""
+    week_ago = utcnow() - timedelta(days=7)
+    post_counts = dict(
+        db.session.execute(
+            sa.select(Post.status, sa.func.count(Post.id)).group_by(Post.status)
+        ).all()
+    )
+    comment_counts = comment_counts_by_status()
+    this_week = db.session.scalar(
+        sa.select(sa.func.count(Comment.id)).where(
+            Comment.created_at >= week_ago, Comment.status == CommentStatus.APPROVED
+        )
+    )
+    pending = db.session.scalars(
+        sa.select(Comment)
+        .where(Comment.status == CommentStatus.PENDING)
+        .order_by(Comment.created_at.desc(), Comment.id.desc())
+        .limit(5)
+    ).all()
+    return render_template(
+        "admin/dashboard.html",
+        post_counts=post_counts,
+        comment_counts=comment_counts,
+        this_week=this_week,
+        pending=pending,
+    )
+
+
+# --- Posts ------------------------------------------------------------------------------------
+
+
+@bp.route("/admin/posts/")
+def posts():
+    """List every post, drafts and scheduled ones first, with status and comment counts."""
+    status = request.args.get("status", "")
+    select = sa.select(Post).order_by(
+        sa.case(
+            (Post.status == PostStatus.DRAFT, 0), (Post.status == PostStatus.SCHEDULED, 1), else_=2
+        ),
+        Post.published_at.desc(),
+        Post.updated_at.desc(),
+        Post.id.desc(),
+    )
+    if status in set(PostStatus):
+        select = select.where(Post.status == status)
+    page = db.paginate(select, per_page=25, max_per_page=100)
+    ids = [p.id for p in page.items]
+    pending = dict(
+        db.session.execute(
+            sa.select(Comment.post_id, sa.func.count(Comment.id))
+            .where(Comment.post_id.in_(ids), Comment.status == CommentStatus.PENDING)
+            .group_by(Comment.post_id)
+        ).all()
+    )
+    return render_template(
+        "admin/posts.html", page=page, pending=pending, status=status, now=utcnow()
+    )
+
+
+@bp.route("/admin/posts/new", methods=["GET", "POST"])
+def new_post():
+    """Write a new post: save it as a draft, publish it, or schedule it."""
+    return _editor(Post(status=PostStatus.DRAFT, comments_open=True))
+
+
+@bp.route("/admin/posts/<int:post_id>/edit", methods=["GET", "POST"])
+def edit_post(post_id: int):
+    """Edit a post; a published post keeps its address unless the slug is changed."""
+    return _editor(db.get_or_404(Post, post_id))
+
+
+def _editor(post: Post):
+    form = PostForm(obj=post if post.id else None)
+    if request.method == "GET" and post.id:
+        form.tags.data = ", ".join(t.name for t in post.tags)
+        if post.status == PostStatus.SCHEDULED and post.published_at:
+            form.publish_at.data = post.published_at.replace(tzinfo=None)
+    if form.validate_on_submit() and _slug_free(form, post):
+        action = form.action()
+        status, published_at = _publication(post, action, form)
+        is_new = post.id is None
+        save_post(
+            post,
+            title=form.title.data,
+            body=form.body.data or "",
+            author_id=post.author_id or current_user.id,
+            tags=parse_tag_list(form.tags.data or ""),
+            status=status,
+            published_at=published_at,
+            slug=form.slug.data or "",
+            excerpt=form.excerpt.data or "",
+            comments_open=form.comments_open.data,
+        )
+        db.session.commit()
+        flash(_saved_message(post, action, is_new))
+        return redirect(url_for("admin.edit_post", post_id=post.id), code=303)
+    status_code = 422 if form.is_submitted() else 200
+    preview = render_markdown(form.body.data or "")
+    return render_template(
+        "admin/edit.html", form=form, post=post, preview=preview, now=utcnow()
+    ), status_code
+
+
+def _slug_free(form: PostForm, post: Post) -> bool:
+    """Refuse a slug the writer typed that another post already uses."""
+    wanted = (form.slug.data or "").strip()
+    if not wanted:
+        return True
+    slug = slugify(wanted)
+    other = db.session.scalar(sa.select(Post).where(Post.slug == slug, Post.id != (post.id or 0)))
+    if other is None:
+        form.slug.data = slug
+        return True
+    form.slug.errors.append(f"“{slug}” is the address of “{other.title}”: choose another.")
+    return False
+
+
+def _publication(post: Post, action: str, form: PostForm):
+    """Return the status and publication time a button press gives the post."""
+    now = utcnow()
+    if action == "schedule":
+        return PostStatus.SCHEDULED, form.publish_at_utc()
+    if action == "publish" or (action == "update" and post.status == PostStatus.PUBLISHED):
+        # Republishing keeps the old date, so the post keeps its address.
+        keep = post.published_at is not None and post.published_at <= now
+        return PostStatus.PUBLISHED, post.published_at if keep else now
+    if action == "update" and post.status == PostStatus.SCHEDULED:
+        return PostStatus.SCHEDULED, form.publish_at_utc() or post.published_at
+    # Drafts (and unpublished posts) remember their date for when they come back.
+    return PostStatus.DRAFT, post.published_at
+
+
+def _saved_message(post: Post, action: str, is_new: bool) -> str:
+    if post.status == PostStatus.SCHEDULED:
+        return f"Scheduled for {post.published_at:%d %B %Y at %H:%M} UTC."
+    if action == "unpublish":
+        return "Unpublished: the post is a draft again and readers no longer see it."
+    if post.status == PostStatus.PUBLISHED:
+        return "Published." if action == "publish" else "Updated."
+    return "Draft saved." if not is_new else "Draft saved. Nobody sees it until you publish it."
+
+
+@bp.route("/admin/posts/preview", methods=["POST"])
+def preview():
+    """Render the Markdown being typed, with the code that renders the published post."""
+    form = PreviewForm()
+    if not form.validate_on_submit():
+        return render_template("admin/_preview.html", html=""), 422
+    return render_template("admin/_preview.html", html=render_markdown(form.body.data or ""))
+
+
+@bp.route("/admin/posts/<int:post_id>/delete", methods=["GET", "POST"])
+def delete_post(post_id: int):
+    """Ask before deleting a post and its comments, then delete it."""
+    post = db.get_or_404(Post, post_id)
+    form = ActionForm()
+    if form.validate_on_submit():
+        title = post.title
+        db.session.delete(post)
+        db.session.commit()
+        flash(f"Deleted “{title}” and its comments.")
+        return redirect(url_for("admin.posts"), code=303)
+    comments = db.session.scalar(
+        sa.select(sa.func.count(Comment.id)).where(Comment.post_id == post.id)
+    )
+    status = 400 if form.is_submitted() else 200
+    return render_template(
+        "admin/delete_post.html", post=post, form=form, comments=comments
+    ), status
+
+
+# --- Comments ---------------------------------------------------------------------------------
+
+
+@bp.route("/admin/comments")
+def comments():
+    """Show the moderation queue (or the spam folder, or approved comments), newest first."""
+    status = request.args.get("status", CommentStatus.PENDING)
+    if status not in QUEUE_STATUSES:
+        status = CommentStatus.PENDING
+    page = db.paginate(
+        sa.select(Comment)
+        .where(Comment.status == status)
+        .options(sa.orm.joinedload(Comment.post))
+        .order_by(Comment.created_at.desc(), Comment.id.desc()),
+        per_page=50,
+        max_per_page=200,
+    )
+    counts = comment_counts_by_status()
+    return render_template(
+        "admin/comments.html",
+        page=page,
+        status=status,
+        counts=counts,
+        statuses=QUEUE_STATUSES,
+        bulk=BulkForm(),
+        action_form=ActionForm(),
+        reply_form=ReplyForm(),
+    )
+
+
+def _moderated(comment: Comment, done: str):
+    """Answer a moderation action: the row itself for htmx, else back to the queue."""
+    if is_htmx():
+        return render_template(
+            "admin/_comment_row.html",
+            comment=comment,
+            done=done,
+            action_form=ActionForm(),
+            reply_form=ReplyForm(),
+            counts=comment_counts_by_status(),
+            statuses=QUEUE_STATUSES,
+        )
+    flash(done)
+    return redirect(_back_to_queue(), code=303)
+
+
+def _back_to_queue() -> str:
+    return auth.safe_next(request.form.get("next")) or url_for("admin.comments")
+
+
+def _moderate(comment_id: int) -> Comment:
+    """Return the comment a moderation POST names, after checking its CSRF token."""
+    if not ActionForm().validate_on_submit():
+        abort(400, "The form expired or was not sent from this site; reload the page.")
+    return db.get_or_404(Comment, comment_id)
+
+
+@bp.route("/admin/comments/<int:comment_id>/approve", methods=["POST"])
+def approve(comment_id: int):
+    """Approve a comment: readers see it."""
+    return _change_status(comment_id, CommentStatus.APPROVED, "Approved.")
+
+
+@bp.route("/admin/comments/<int:comment_id>/spam", methods=["POST"])
+def mark_spam(comment_id: int):
+    """Move a comment to the spam folder."""
+    return _change_status(comment_id, CommentStatus.SPAM, "Marked as spam.")
+
+
+def _change_status(comment_id: int, status: str, done: str):
+    comment = _moderate(comment_id)
+    comment.status = status
+    comment.post.recount_comments()
+    db.session.commit()
+    return _moderated(comment, done)
+
+
+@bp.route("/admin/comments/<int:comment_id>/delete", methods=["POST"])
+def delete_comment(comment_id: int):
+    """Delete a comment for good."""
+    comment = _moderate(comment_id)
+    post = comment.post
+    db.session.delete(comment)
+    db.session.flush()
+    post.recount_comments()
+    db.session.commit()
+    if is_htmx():
+        return render_template(
+            "admin/_comment_deleted.html",
+            comment_id=comment_id,
+            counts=comment_counts_by_status(),
+            statuses=QUEUE_STATUSES,
+        )
+    flash("Deleted.")
+    return redirect(_back_to_queue(), code=303)
+
+
+@bp.route("/admin/comments/bulk", methods=["POST"])
+def bulk():
+    """Approve, mark as spam or delete every selected comment at once."""
+    form = BulkForm()
+    if not form.validate_on_submit():
+        flash(" ".join(form.ids.errors or form.action.errors) or "Nothing was changed.", "error")
+        return redirect(_back_to_queue(), code=303)
+    chosen = db.session.scalars(sa.select(Comment).where(Comment.id.in_(form.ids.data))).all()
+    posts = {c.post for c in chosen}
+    for comment in chosen:
+        if form.action.data == "delete":
+            db.session.delete(comment)
+        else:
+            comment.status = (
+                CommentStatus.APPROVED if form.action.data == "approve" else CommentStatus.SPAM
+            )
+    db.session.flush()
+    for post in posts:
+        post.recount_comments()
+    db.session.commit()
+    verb = {"approve": "Approved", "spam": "Marked as spam", "delete": "Deleted"}[form.action.data]
+    flash(f"{verb}: {len(chosen)} comment{'' if len(chosen) == 1 else 's'}.")
+    return redirect(_back_to_queue(), code=303)
+
+
+@bp.route("/admin/comments/<int:comment_id>/reply", methods=["POST"])
+def reply(comment_id: int):
+    """Answer a comment as the writer; replying approves the comment answered."""
+    comment = db.get_or_404(Comment, comment_id)
+    form = ReplyForm()
+    if not form.validate_on_submit():
+        if is_htmx():
+            return render_template(
+                "admin/_comment_row.html",
+                comment=comment,
+                done="",
+                action_form=ActionForm(),
+                reply_form=form,
+            ), 422
+        flash(" ".join(form.body.errors) or "The reply was not sent.", "error")
+        return redirect(_back_to_queue(), code=303)
+    if comment.status != CommentStatus.APPROVED:
+        comment.status = CommentStatus.APPROVED
+    add_comment(
+        comment.post,
+        author_name=current_user.display_name,
+        body=form.body.data,
+        parent=comment,
+        user_id=current_user.id,
+        status=CommentStatus.APPROVED,
+        ip=request.remote_addr or "",
+    )
+    db.session.flush()
+    comment.post.recount_comments()
+    db.session.commit()
+    return _moderated(comment, "Reply published.")
+
+
+# --- Settings ---------------------------------------------------------------------------------
+
+
+@bp.route("/admin/settings", methods=["GET", "POST"])
+def settings():
+    """Edit the discussion settings: moderation, auto-close, link limit, blocklist."""
+    current = DiscussionSettings.load()
+    form = DiscussionForm()
+    if request.method == "GET":
+        form.moderation.data = str(current.moderation)
+        form.close_after_days.data = current.close_after_days
+        form.max_links.data = current.max_links
+        form.blocklist.data = "\n".join(current.blocklist)
+    elif form.validate_on_submit():
+        DiscussionSettings(
+            moderation=form.moderation.data,
+            close_after_days=form.close_after_days.data,
+            max_links=form.max_links.data,
+            blocklist=parse_blocklist(form.blocklist.data or ""),
+        ).save()
+        db.session.commit()
+        flash("Discussion settings saved.")
+        return redirect(url_for("admin.settings"), code=303)
+    status = 422 if form.is_submitted() else 200
+    return render_template("admin/settings.html", form=form), status

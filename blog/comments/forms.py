@@ -1,0 +1,102 @@
+"""The comment form: what a reader may send, and the messages when it is not right."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, HiddenField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+
+NAME_MAX = 100
+EMAIL_MAX = 254
+URL_MAX = 500
+BODY_MAX = 10_000
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _web_address(value: str | None) -> str | None:
+    """Read "example.org/me" as https://example.org/me; leave anything with a scheme as typed."""
+    value = _strip(value)
+    if value and "://" not in value and ":" not in value.split("/", 1)[0]:
+        return "https://" + value
+    return value
+
+
+def _http_url(form: FlaskForm, field: StringField) -> None:
+    """Refuse a website that is not a plain http(s) address (javascript:, data:, ...)."""
+    if not field.data:
+        return
+    parts = urlsplit(field.data)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or " " in field.data:
+        raise ValidationError(
+            "Enter a web address that starts with http:// or https://, like https://example.org/."
+        )
+
+
+def _newlines(value: str | None) -> str | None:
+    """Count a line break as one character, as the textarea's maxlength does."""
+    return value.replace("\r\n", "\n") if isinstance(value, str) else value
+
+
+def _parent_id(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+class CommentForm(FlaskForm):
+    author_name = StringField(
+        "Name",
+        id="comment-author-name",
+        filters=[_strip],
+        validators=[
+            DataRequired("Please enter your name."),
+            Length(
+                max=NAME_MAX, message=f"Please shorten your name to {NAME_MAX} characters or fewer."
+            ),
+        ],
+    )
+    author_email = EmailField(
+        "Email",
+        id="comment-author-email",
+        filters=[_strip],
+        validators=[
+            Optional(),
+            Length(max=EMAIL_MAX, message=f"An email address has at most {EMAIL_MAX} characters."),
+            Email("Enter an email address like name@example.org, or leave it empty."),
+        ],
+    )
+    author_url = StringField(
+        "Website",
+        id="comment-author-url",
+        filters=[_web_address],
+        validators=[
+            Optional(),
+            Length(
+                max=URL_MAX,
+                message=f"Please shorten the web address to {URL_MAX} characters or fewer.",
+            ),
+            _http_url,
+        ],
+    )
+    body = TextAreaField(
+        "Comment",
+        id="comment-body",
+        filters=[_newlines],
+        validators=[
+            DataRequired("Please write a comment before sending it."),
+            Length(
+                max=BODY_MAX,
+                message=f"Comments are limited to {BODY_MAX:,} characters; please shorten yours.",
+            ),
+        ],
+    )
+    remember = BooleanField(
+        "Remember my name, email and website on this browser", id="comment-remember"
+    )
+    parent_id = HiddenField(filters=[_parent_id])

@@ -1,0 +1,201 @@
+"""Discussion settings: who gets held for moderation, when comments close, what is spam.
+
+The settings live in the Setting table as one JSON row, so every app process reads the same
+policy. moderation_verdict() and auto_closed() are the two questions the comment form asks.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+
+import sqlalchemy as sa
+from flask import g, has_app_context
+
+from blog.extensions import db
+from blog.models import Comment, CommentStatus, Post, Setting, utcnow
+
+SETTING_KEY = "discussion"
+
+
+class Moderation(StrEnum):
+    PUBLISH_ALL = "publish_all"
+    HOLD_FIRST_TIME = "hold_first_time"
+    HOLD_ALL = "hold_all"
+
+
+MODERATION_LABELS = {
+    Moderation.PUBLISH_ALL: "Publish every comment at once (the spam defences still apply)",
+    Moderation.HOLD_FIRST_TIME: (
+        "Hold comments from first-time commenters (an email with an approved comment is trusted)"
+    ),
+    Moderation.HOLD_ALL: "Hold every comment until I approve it",
+}
+
+
+@dataclass
+class DiscussionSettings:
+    """The writer's discussion policy; the defaults are a fresh blog's."""
+
+    moderation: str = Moderation.PUBLISH_ALL
+    # Close comments on posts published more than this many days ago; 0 never closes them.
+    close_after_days: int = 0
+    # Hold comments with more than this many links.
+    max_links: int = 2
+    # Words, emails (or @domains) and IPs (or networks) whose comments go to spam.
+    blocklist: list[str] = field(default_factory=list)
+
+    @classmethod
+    def load(cls) -> DiscussionSettings:
+        """Return the settings, read from the database once per request (defaults field by field).
+
+        Pages ask for them once per comment (is the Reply button shown?); the request keeps
+        what it read, so a page costs one query however many comments it has.
+        """
+        if has_app_context() and "discussion_settings" in g:
+            return g.discussion_settings
+        settings = cls._read()
+        if has_app_context():
+            g.discussion_settings = settings
+        return settings
+
+    @classmethod
+    def _read(cls) -> DiscussionSettings:
+        stored = Setting.get(SETTING_KEY) or {}
+        defaults = cls()
+        moderation = stored.get("moderation", defaults.moderation)
+        if moderation not in set(Moderation):
+            moderation = defaults.moderation
+        return cls(
+            moderation=Moderation(moderation),
+            close_after_days=_non_negative(stored.get("close_after_days"), 0),
+            max_links=_non_negative(stored.get("max_links"), defaults.max_links),
+            blocklist=[str(e) for e in stored.get("blocklist", []) if str(e).strip()],
+        )
+
+    def save(self) -> None:
+        """Store the settings (the caller commits)."""
+        if has_app_context():
+            g.pop("discussion_settings", None)
+        value = asdict(self)
+        value["moderation"] = str(self.moderation)
+        Setting.put(SETTING_KEY, value)
+
+
+def _non_negative(value: object, default: int) -> int:
+    try:
+        number = int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return default
+    return number if number >= 0 else default
+
+
+def parse_blocklist(text: str) -> list[str]:
+    """Split the blocklist textarea into entries: one a line, blank lines dropped, no repeats."""
+    entries: list[str] = []
+    for line in text.splitlines():
+        entry = line.strip()
+        if entry and entry.casefold() not in {e.casefold() for e in entries}:
+            entries.append(entry)
+    return entries
+
+
+_LINK = re.compile(r"https?://|\bwww\.|<a\s", re.IGNORECASE)
+
+
+def count_links(body: str) -> int:
+    """Count the links in a comment as typed: URLs and <a> tags."""
+    return len(_LINK.findall(body))
+
+
+def blocklist_match(entries: list[str], *, author_email: str, body: str, ip: str) -> str | None:
+    """Return the first blocklist entry the comment matches, or None.
+
+    An IP or network (10.0.0.0/8) matches the commenter's address; an email matches exactly and
+    an @domain matches every address there; any other entry matches whole words of the text or
+    the email, ignoring case.
+    """
+    email = author_email.strip().casefold()
+    for entry in entries:
+        needle = entry.strip()
+        if not needle:
+            continue
+        network = _network(needle)
+        if network is not None:
+            if _ip_in(ip, network):
+                return entry
+            continue
+        folded = needle.casefold()
+        if "@" in folded and " " not in folded:
+            if email and (email == folded or (folded.startswith("@") and email.endswith(folded))):
+                return entry
+            continue
+        pattern = re.compile(r"(?<!\w)" + re.escape(folded) + r"(?!\w)", re.IGNORECASE)
+        if pattern.search(body) or (email and pattern.search(email)):
+            return entry
+    return None
+
+
+def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    try:
+        return ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return None
+
+
+def _ip_in(ip: str, network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
+    try:
+        return ipaddress.ip_address(ip.strip()) in network
+    except ValueError:
+        return False
+
+
+def is_trusted(author_email: str) -> bool:
+    """Return True when this email already has an approved comment on the blog."""
+    email = author_email.strip().casefold()
+    if not email:
+        return False
+    return bool(
+        db.session.scalar(
+            sa.select(Comment.id)
+            .where(
+                sa.func.lower(Comment.author_email) == email,
+                Comment.status == CommentStatus.APPROVED,
+            )
+            .limit(1)
+        )
+    )
+
+
+def moderation_verdict(
+    post: Post, *, author_email: str, body: str, ip: str
+) -> tuple[str, str] | None:
+    """Return (status, reason) when the policy holds or bins a new comment, else None.
+
+    The blocklist wins (spam); then hold-all, the link limit and hold-first-time (pending).
+    None means the policy has nothing against the comment: publish it unless another
+    defence objects.
+    """
+    settings = DiscussionSettings.load()
+    entry = blocklist_match(settings.blocklist, author_email=author_email, body=body, ip=ip)
+    if entry is not None:
+        return CommentStatus.SPAM, f"Matches the blocklist entry “{entry}”"
+    if settings.moderation == Moderation.HOLD_ALL:
+        return CommentStatus.PENDING, "Every comment is held for moderation"
+    links = count_links(body)
+    if links > settings.max_links:
+        return CommentStatus.PENDING, f"{links} links (more than {settings.max_links})"
+    if settings.moderation == Moderation.HOLD_FIRST_TIME and not is_trusted(author_email):
+        return CommentStatus.PENDING, "First comment from this email"
+    return None
+
+
+def auto_closed(post: Post) -> bool:
+    """Return True when the post is older than the auto-close setting allows comments for."""
+    days = DiscussionSettings.load().close_after_days
+    if days <= 0 or post.published_at is None:
+        return False
+    return post.published_at < utcnow() - timedelta(days=days)

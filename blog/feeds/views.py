@@ -1,0 +1,261 @@
+"""Feed URLs: Atom and RSS for posts, comments, one post's comments and one tag's posts.
+
+Each view reads its version first (a cheap indexed query), answers 304 when the reader already
+has it, and otherwise serves the document from a small per-process cache keyed by the ETag, or
+builds it. The ETag hashes everything the document depends on, so the cache cannot go stale
+when another process writes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Response, abort, current_app, request, url_for
+from werkzeug.http import is_resource_modified
+
+from blog.feeds import queries
+from blog.feeds.build import MEDIA_TYPES, Channel, Format, Item, render, tag_uri
+from blog.models import Comment, Post
+from blog.posts.views import POST_PATH
+from blog.templating import comment_url, post_url
+
+bp = Blueprint("feeds", __name__)
+
+
+class FeedCache:
+    """A bounded, thread-safe LRU of feed documents keyed by ETag."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[str, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_build(self, key: str, build: Callable[[], bytes]) -> bytes:
+        with self._lock:
+            body = self._items.get(key)
+            if body is not None:
+                self._items.move_to_end(key)
+                return body
+        body = build()
+        if self.size > 0:
+            with self._lock:
+                self._items[key] = body
+                while len(self._items) > self.size:
+                    self._items.popitem(last=False)
+        return body
+
+
+@bp.record_once
+def _setup(state) -> None:
+    state.app.extensions["feed_cache"] = FeedCache(state.app.config.get("FEED_CACHE_SIZE", 64))
+
+
+def tag_authority() -> str:
+    """Return the authority of entry ids: FEED_TAG_AUTHORITY, else this site's host name."""
+    configured = current_app.config.get("FEED_TAG_AUTHORITY")
+    return (configured or urlsplit(request.host_url).hostname or "localhost").lower()
+
+
+def _etag(feed: str, fmt: Format, version: queries.Version) -> str:
+    config = current_app.config
+    site = (
+        config["SITE_TITLE"],
+        config["SITE_DESCRIPTION"],
+        config["SITE_LANGUAGE"],
+        config["FEED_MAX_AGE"],  # the RSS <ttl>
+    )
+    # Absolute URLs and ids depend on the host the reader used, so it is part of the version.
+    parts = (feed, fmt, request.url_root, tag_authority(), site, version.key)
+    return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
+
+
+def _respond(
+    feed: str, fmt: Format, version: queries.Version, build: Callable[[], Channel]
+) -> Response:
+    """Answer 304 if the reader's copy is current, else the document; cache headers either way."""
+    etag = _etag(feed, fmt, version)
+    if not is_resource_modified(request.environ, etag=etag, last_modified=version.last_modified):
+        response = Response(status=304)
+    else:
+        cache: FeedCache = current_app.extensions["feed_cache"]
+        body = cache.get_or_build(etag, lambda: render(build(), fmt))
+        response = Response(body, content_type=MEDIA_TYPES[fmt])
+    response.set_etag(etag)
+    response.last_modified = version.last_modified
+    response.cache_control.public = True
+    response.cache_control.max_age = current_app.config["FEED_MAX_AGE"]
+    return response
+
+
+def _channel(
+    feed_id: str, title: str, subtitle: str, self_endpoint: str, alternate: str, **kw
+) -> Channel:
+    """Return a channel without entries; self_endpoint and kw build its absolute self URL."""
+    config = current_app.config
+    return Channel(
+        id=feed_id,
+        title=title,
+        subtitle=subtitle,
+        self_url=url_for(self_endpoint, _external=True, **kw),
+        alternate_url=alternate,
+        language=config["SITE_LANGUAGE"],
+        author=config["SITE_TITLE"],
+        ttl_minutes=max(1, config["FEED_MAX_AGE"] // 60),
+    )
+
+
+def post_item(post: Post) -> Item:
+    """Return a post as a feed entry."""
+    return Item(
+        id=tag_uri(tag_authority(), post.created_at, f"post-{post.id}"),
+        title=post.title,
+        link=post_url(post, _external=True),
+        published=post.published_at,
+        updated=max(post.published_at, post.updated_at),
+        author=post.author.display_name,
+        content_html=post.body_html,
+        summary=post.excerpt,
+        categories=tuple(tag.name for tag in post.tags),
+        comments_link=post_url(post, _external=True, _anchor="comments"),
+    )
+
+
+def comment_item(comment: Comment) -> Item:
+    """Return an approved comment as a feed entry (no email, no IP: they are never published)."""
+    name = comment.author_name or "Anonymous"
+    return Item(
+        id=tag_uri(tag_authority(), comment.created_at, f"comment-{comment.id}"),
+        title=f"Comment on {comment.post.title} by {name}",
+        link=comment_url(comment, _external=True),
+        published=comment.created_at,
+        updated=comment.created_at,
+        author=name,
+        author_uri=comment.author_url,
+        content_html=comment.body_html,
+    )
+
+
+def _with_items(channel: Channel, items: list[Item]) -> Channel:
+    updated = max((item.updated for item in items), default=channel.updated)
+    return dataclasses.replace(channel, items=items, updated=updated)
+
+
+def _limit(key: str) -> int:
+    return max(1, int(current_app.config[key]))
+
+
+@bp.route("/feeds/posts.atom", endpoint="posts_atom", defaults={"fmt": "atom"})
+@bp.route("/feeds/posts.rss", endpoint="posts_rss", defaults={"fmt": "rss"})
+def posts(fmt: Format):
+    """Serve the latest published posts, newest first."""
+    limit = _limit("FEED_POSTS_LIMIT")
+
+    def build() -> Channel:
+        config = current_app.config
+        channel = _channel(
+            url_for("feeds.posts_atom", _external=True),
+            config["SITE_TITLE"],
+            config["SITE_DESCRIPTION"],
+            f"feeds.posts_{fmt}",
+            url_for("posts.index", _external=True),
+        )
+        return _with_items(channel, [post_item(p) for p in queries.latest_posts(limit)])
+
+    return _respond("posts", fmt, queries.posts_version(limit), build)
+
+
+@bp.route("/feeds/comments.atom", endpoint="comments_atom", defaults={"fmt": "atom"})
+@bp.route("/feeds/comments.rss", endpoint="comments_rss", defaults={"fmt": "rss"})
+def comments(fmt: Format):
+    """Serve the latest approved comments across the blog, newest first."""
+    limit = _limit("FEED_COMMENTS_LIMIT")
+
+    def build() -> Channel:
+        site = current_app.config["SITE_TITLE"]
+        channel = _channel(
+            url_for("feeds.comments_atom", _external=True),
+            f"Comments on {site}",
+            f"The latest comments from the readers of {site}.",
+            f"feeds.comments_{fmt}",
+            url_for("posts.index", _external=True),
+        )
+        return _with_items(channel, [comment_item(c) for c in queries.latest_comments(limit)])
+
+    return _respond("comments", fmt, queries.comments_version(limit), build)
+
+
+@bp.route(
+    POST_PATH + "comments.atom",
+    endpoint="post_comments_atom",
+    defaults={"fmt": "atom"},
+)
+@bp.route(
+    POST_PATH + "comments.rss",
+    endpoint="post_comments_rss",
+    defaults={"fmt": "rss"},
+)
+def post_comments(year: int, month: int, slug: str, fmt: Format):
+    """Serve one published post's approved comments, newest first (closed posts too)."""
+    ref = queries.public_post_ref(year, month, slug)
+    if ref is None:
+        abort(404)
+    limit = _limit("FEED_COMMENTS_LIMIT")
+
+    def build() -> Channel:
+        post, comments = queries.post_comments(ref, limit)
+        channel = _channel(
+            tag_uri(tag_authority(), ref.created_at, f"post-{ref.id}:comments"),
+            f"Comments on “{post.title}”",
+            f"Readers’ comments on “{post.title}”, {current_app.config['SITE_TITLE']}.",
+            f"feeds.post_comments_{fmt}",
+            post_url(post, _external=True, _anchor="comments"),
+            year=year,
+            month=month,
+            slug=slug,
+        )
+        return _with_items(channel, [comment_item(c) for c in comments])
+
+    return _respond("post-comments", fmt, queries.post_comments_version(ref), build)
+
+
+@bp.route("/tags/<tag>/feed.atom", endpoint="tag_atom", defaults={"fmt": "atom"})
+@bp.route("/tags/<tag>/feed.rss", endpoint="tag_rss", defaults={"fmt": "rss"})
+def tag(tag: str, fmt: Format):
+    """Serve the latest published posts with a tag, newest first."""
+    found = queries.tag_by_slug(tag)
+    if found is None:
+        abort(404)
+    limit = _limit("FEED_POSTS_LIMIT")
+
+    def build() -> Channel:
+        channel = _channel(
+            url_for("feeds.tag_atom", tag=found.slug, _external=True),
+            f"{current_app.config['SITE_TITLE']}: posts tagged “{found.name}”",
+            f"The latest posts tagged “{found.name}”.",
+            f"feeds.tag_{fmt}",
+            url_for("posts.tag", tag=found.slug, _external=True),
+            tag=found.slug,
+        )
+        return _with_items(channel, [post_item(p) for p in queries.latest_posts(limit, found.id)])
+
+    version = queries.posts_version(limit, found.id)
+    key = (found.id, found.name, found.slug, *version.key)
+    return _respond("tag", fmt, queries.Version(key, version.last_modified), build)
+
+
+@bp.app_template_global()
+def post_comments_feed_url(post: Post, fmt: Format = "atom", _external: bool = False) -> str:
+    """Return the URL of a post's comment feed (Atom by default)."""
+    when = post.published_at
+    return url_for(
+        f"feeds.post_comments_{fmt}",
+        year=when.year,
+        month=when.month,
+        slug=post.slug,
+        _external=_external,
+    )

@@ -1,0 +1,139 @@
+// Comments in place: what htmx cannot say with attributes alone (a strict CSP forbids inline code).
+// - a 4xx answer that names its own target (HX-Reswap) is shown, e.g. an expired form;
+// - a network failure or a server error leaves the typed text alone and says what happened;
+// - focus stays in the form; a comment already on the page is never appended twice;
+// - the poll skips hidden tabs; times are shown in the reader's own time zone.
+(function () {
+  "use strict";
+
+  var FAILED =
+    "Your comment could not be sent: the connection failed. Nothing you typed was lost; please try again.";
+  var SERVER =
+    "The blog could not save your comment just now. Nothing you typed was lost; please try again in a moment.";
+  var FIELDS = ["author_name", "author_email", "author_url", "body"];
+  var moving = null;
+
+  function form() {
+    return document.getElementById("comment-form");
+  }
+
+  function inComments(elt) {
+    return elt && elt.closest && elt.closest("#comments");
+  }
+
+  function showAlert(message) {
+    var alert = document.getElementById("comment-form-alert");
+    if (!alert) return;
+    alert.textContent = message;
+    alert.hidden = false;
+  }
+
+  function localTimes(root) {
+    if (!window.Intl || !root.querySelectorAll) return;
+    var format = new Intl.DateTimeFormat(undefined, { dateStyle: "long", timeStyle: "short" });
+    root.querySelectorAll(".comment time[datetime]").forEach(function (time) {
+      if (time.dataset.local) return;
+      var when = new Date(time.getAttribute("datetime"));
+      if (isNaN(when)) return;
+      time.title = time.textContent.trim();
+      time.textContent = format.format(when);
+      time.dataset.local = "1";
+    });
+  }
+
+  // A 4xx that says where it goes (HX-Retarget + HX-Reswap) is a message for the reader.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var xhr = event.detail.xhr;
+    if (!inComments(event.detail.elt)) return;
+    if (xhr.status >= 400 && xhr.status < 500 && xhr.getResponseHeader("HX-Reswap")) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt;
+    if (elt.id === "comment-poll" && document.hidden) {
+      event.preventDefault();
+      return;
+    }
+    var current = form();
+    if (current && current.contains(elt)) {
+      var alert = document.getElementById("comment-form-alert");
+      if (alert) alert.hidden = true;
+    }
+    // Moving the form under a comment (or back) keeps what the reader already typed.
+    if (elt.hasAttribute("data-comment-form-move") && current) {
+      moving = {};
+      FIELDS.forEach(function (name) {
+        var input = current.elements[name];
+        if (input) moving[name] = input.value;
+      });
+      if (current.elements.remember) moving.remember = current.elements.remember.checked;
+    }
+  });
+
+  function failed(event, message) {
+    var elt = event.detail.elt;
+    if (elt.id === "comment-poll") return; // the next poll tries again
+    var current = form();
+    if (current && (current === elt || current.contains(elt) || elt.hasAttribute("data-comment-form-move"))) {
+      moving = null;
+      showAlert(message);
+    }
+  }
+  document.addEventListener("htmx:sendError", function (event) {
+    failed(event, FAILED);
+  });
+  document.addEventListener("htmx:responseError", function (event) {
+    failed(event, SERVER);
+  });
+
+  // Never append a comment that is already on the page (the reader's own, or a late poll).
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    var target = event.detail.target;
+    var fragment = event.detail.fragment;
+    if (target.id === "comment-after") {
+      var incoming = fragment.querySelector ? fragment.querySelector("#comment-after") : null;
+      incoming = incoming || fragment.firstElementChild || fragment;
+      if (incoming && Number(incoming.value) < Number(target.value)) event.detail.shouldSwap = false;
+      return;
+    }
+    if (!fragment.querySelectorAll) return;
+    fragment.querySelectorAll("article.comment[id]").forEach(function (article) {
+      if (document.getElementById(article.id)) {
+        var item = article.closest("li") || article;
+        item.remove();
+      }
+    });
+  });
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var current = form();
+    if (!current || !inComments(event.detail.elt)) return;
+    if (moving) {
+      FIELDS.forEach(function (name) {
+        var input = current.elements[name];
+        if (input && moving[name]) input.value = moving[name];
+      });
+      if (current.elements.remember && moving.remember) current.elements.remember.checked = true;
+      moving = null;
+      current.elements.body.focus();
+      return;
+    }
+    var invalid = current.querySelector("[aria-invalid='true']");
+    if (invalid && event.detail.xhr && event.detail.xhr.status === 422) {
+      invalid.focus();
+    } else if (!current.contains(document.activeElement) && event.detail.requestConfig &&
+               event.detail.requestConfig.verb === "post") {
+      current.elements.body.focus();
+    }
+  });
+
+  document.addEventListener("htmx:load", function (event) {
+    localTimes(event.detail.elt);
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    localTimes(document);
+  });
+})();

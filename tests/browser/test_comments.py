@@ -1,0 +1,263 @@
+"""Comments in a real browser: in place with htmx, without JavaScript, replies, others' comments."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from flask import current_app
+
+from blog.content import add_comment, save_post
+from blog.extensions import db
+from blog.models import Comment, Post, PostStatus, User, utcnow
+from blog.templating import post_url
+from tests.conftest import base_config
+
+POLL_SECONDS = 1
+
+
+@pytest.fixture
+def app_config(database_uri) -> dict:
+    return base_config(database_uri, COMMENTS_POLL_SECONDS=POLL_SECONDS)
+
+
+@pytest.fixture
+def post_page(app, live_server) -> str:
+    """Publish a post with one comment; return its page's full URL."""
+    user = User(username="writer", display_name="Nell Carrow", password_hash="")
+    db.session.add(user)
+    db.session.flush()
+    post = save_post(
+        Post(),
+        title="Talking back",
+        body="A post readers answer.",
+        author_id=user.id,
+        tags=[],
+        status=PostStatus.PUBLISHED,
+        published_at=utcnow() - timedelta(days=1),
+    )
+    db.session.flush()
+    add_comment(post, author_name="First Reader", body="The first word.")
+    db.session.commit()
+    with current_app.test_request_context():
+        url = live_server + post_url(post)
+    db.session.close()  # the server thread writes; hold no transaction open here
+    return url
+
+
+def comments_in_db() -> list[Comment]:
+    try:
+        return list(db.session.scalars(sa.select(Comment).order_by(Comment.id)))
+    finally:
+        db.session.close()
+
+
+def test_post_a_comment_in_place_without_a_reload(page, post_page):
+    page.goto(post_page)
+    page.evaluate("window.__marker = 'still here'")
+    assert page.locator("#comment-count").inner_text() == "1 comment"
+    page.fill("#comment-author-name", "Ada")
+    page.fill("#comment-body", "Posted in place.\n\nSecond paragraph.")
+    page.click("#comment-submit")
+    article = page.locator("article.comment", has_text="Posted in place.")
+    article.wait_for()
+    assert page.evaluate("window.__marker") == "still here"  # the page did not reload
+    assert page.locator("#comment-count").inner_text() == "2 comments"
+    assert page.locator("#comment-status").inner_text() == "Your comment was posted."
+    assert article.locator("p").count() == 2
+    assert page.input_value("#comment-body") == ""  # the form was reset
+    assert page.evaluate("!!document.activeElement.closest('#comment-form')")  # focus stayed
+    [_, mine] = comments_in_db()
+    assert article.get_attribute("id") == f"comment-{mine.id}"
+    # The poll runs every second: after a few, the reader's own comment is still there once.
+    page.wait_for_timeout(POLL_SECONDS * 2500)
+    assert page.locator(f"#comment-{mine.id}").count() == 1
+    assert page.locator("#comment-count").inner_text() == "2 comments"
+
+
+def test_empty_comment_shows_the_error_and_keeps_the_text(page, post_page):
+    page.goto(post_page)
+    page.evaluate("window.__marker = 'still here'")
+    page.fill("#comment-author-name", "Ada")
+    page.fill("#comment-author-url", "ada.example.org")
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.click("#comment-submit")
+    assert answer.value.status == 422
+    error = page.locator("#comment-body-error")
+    error.wait_for()
+    assert "Please write a comment" in error.inner_text()
+    assert page.get_attribute("#comment-body", "aria-invalid") == "true"
+    assert "comment-body-error" in page.get_attribute("#comment-body", "aria-describedby")
+    assert page.input_value("#comment-author-name") == "Ada"
+    assert page.input_value("#comment-author-url") == "https://ada.example.org"
+    assert page.evaluate("window.__marker") == "still here"
+    assert page.evaluate("document.activeElement.id") == "comment-body"
+    # Fixing it posts it.
+    page.fill("#comment-body", "Now with words.")
+    page.click("#comment-submit")
+    page.locator("article.comment", has_text="Now with words.").wait_for()
+    assert page.locator(".form-error").count() == 0
+
+
+def test_without_javascript_the_form_still_works(browser, post_page):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    try:
+        page.goto(post_page)
+        page.fill("#comment-author-name", "Ada")
+        with page.expect_navigation() as nav:
+            page.click("#comment-submit")
+        assert nav.value.status == 422
+        assert "Please write a comment" in page.inner_text("#comment-body-error")
+        assert page.input_value("#comment-author-name") == "Ada"
+        assert page.locator("h1").count() == 1  # the whole page, errors and all
+
+        page.fill("#comment-body", "No JavaScript needed.")
+        page.click("#comment-submit")
+        page.wait_for_url(re.compile(r"#comment-\d+$"))
+        mine = comments_in_db()[-1]
+        assert page.url.endswith(f"#comment-{mine.id}")
+        assert "No JavaScript needed." in page.inner_text(f"#comment-{mine.id}")
+        assert page.inner_text("#comment-count") == "2 comments"
+    finally:
+        context.close()
+
+
+def test_a_comment_from_one_reader_appears_for_another(browser, post_page):
+    one = browser.new_context()
+    other = browser.new_context()
+    try:
+        writer, reader = one.new_page(), other.new_page()
+        writer.goto(post_page)
+        reader.goto(post_page)
+        reader.evaluate("window.__marker = 'still here'")
+        writer.fill("#comment-author-name", "Bo")
+        writer.fill("#comment-body", "Hello from the other tab.")
+        writer.click("#comment-submit")
+        writer.locator("article.comment", has_text="Hello from the other tab.").wait_for()
+        arrived = reader.locator("article.comment", has_text="Hello from the other tab.")
+        arrived.wait_for(timeout=POLL_SECONDS * 4000)
+        assert reader.inner_text("#comment-count") == "2 comments"
+        assert reader.evaluate("window.__marker") == "still here"
+        reader.wait_for_timeout(POLL_SECONDS * 2500)
+        assert arrived.count() == 1  # appended once, never again
+        assert reader.locator("article.comment").count() == 2
+    finally:
+        one.close()
+        other.close()
+
+
+def test_reply_in_place(page, post_page):
+    page.goto(post_page)
+    page.evaluate("window.__marker = 'still here'")
+    page.fill("#comment-author-name", "Ada")
+    page.fill("#comment-body", "Typed before deciding to reply.")
+    [first] = comments_in_db()
+    page.click("a.comment-reply")
+    slot = page.locator(f"#reply-slot-{first.id} form#comment-form")
+    slot.wait_for()
+    assert page.locator("form#comment-form").count() == 1  # the form moved, not copied
+    assert page.input_value("#comment-body") == "Typed before deciding to reply."
+    assert page.input_value("#comment-parent") == str(first.id)
+    assert page.evaluate("document.activeElement.id") == "comment-body"
+    page.fill("#comment-body", "A reply, in place.")
+    page.click("#comment-submit")
+    reply = page.locator(f"#replies-{first.id} article.comment", has_text="A reply, in place.")
+    reply.wait_for()
+    assert page.evaluate("window.__marker") == "still here"
+    # The form is back where it belongs, ready for a new comment.
+    page.locator("#comment-form-slot form#comment-form").wait_for()
+    assert page.locator("form#comment-form").count() == 1
+    assert page.input_value("#comment-parent") == ""
+    assert comments_in_db()[-1].parent_id == first.id
+
+
+def test_a_network_failure_says_so_and_keeps_the_text(page, post_page):
+    page.goto(post_page)
+    page.evaluate("window.__marker = 'still here'")
+
+    def fail_posts(route):
+        if route.request.method == "POST":
+            route.abort("internetdisconnected")
+        else:
+            route.continue_()
+
+    page.route(re.compile(r".*/comments$"), fail_posts)
+    page.fill("#comment-author-name", "Ada")
+    page.fill("#comment-body", "Words that must survive.")
+    page.click("#comment-submit")
+    alert = page.locator("#comment-form-alert")
+    alert.wait_for(state="visible")
+    assert "could not be sent" in alert.inner_text()
+    assert page.input_value("#comment-body") == "Words that must survive."
+    assert page.is_enabled("#comment-submit")
+
+    # A server error says so too, and nothing is swapped into the list.
+    page.unroute(re.compile(r".*/comments$"))
+    page.route(
+        re.compile(r".*/comments$"),
+        lambda route: (
+            route.fulfill(status=500, body="<h1>boom</h1>", content_type="text/html")
+            if route.request.method == "POST"
+            else route.continue_()
+        ),
+    )
+    page.click("#comment-submit")
+    page.wait_for_function(
+        "document.getElementById('comment-form-alert').textContent.includes('could not save')"
+    )
+    assert page.input_value("#comment-body") == "Words that must survive."
+    assert "boom" not in page.inner_text("#comments")
+    assert page.evaluate("window.__marker") == "still here"
+    assert len(comments_in_db()) == 1
+
+    # When the network is back, the same text goes through.
+    page.unroute(re.compile(r".*/comments$"))
+    page.click("#comment-submit")
+    page.locator("article.comment", has_text="Words that must survive.").wait_for()
+    assert page.is_hidden("#comment-form-alert")
+
+
+def test_times_are_shown_in_the_readers_time_zone(browser, post_page):
+    context = browser.new_context(timezone_id="Asia/Tokyo", locale="en-GB")
+    page = context.new_page()
+    try:
+        page.goto(post_page)
+        time = page.locator("article.comment time").first
+        assert time.get_attribute("title").endswith("UTC")
+        shown = time.inner_text()
+        assert "UTC" not in shown
+        iso = time.get_attribute("datetime")
+        expected = page.evaluate(
+            "iso => new Intl.DateTimeFormat(undefined, {dateStyle: 'long', timeStyle: 'short'})"
+            ".format(new Date(iso))",
+            iso,
+        )
+        assert shown == expected
+    finally:
+        context.close()
+
+
+def test_an_expired_form_says_so_keeps_the_text_and_sends_again(page, post_page):
+    page.goto(post_page)
+    page.evaluate(
+        """() => {
+            document.querySelector("#comment-form input[name=csrf_token]").value = "expired";
+            document.body.setAttribute("data-hx-headers", '{"X-CSRFToken": "expired"}');
+        }"""
+    )
+    page.fill("#comment-author-name", "Ada")
+    page.fill("#comment-body", "Written over a long lunch.")
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.click("#comment-submit")
+    assert answer.value.status == 400
+    alert = page.locator("#comment-form-alert")
+    alert.wait_for(state="visible")
+    assert "expired" in alert.inner_text()
+    assert page.input_value("#comment-body") == "Written over a long lunch."
+    assert len(comments_in_db()) == 1
+    page.click("#comment-submit")  # the returned form carries a fresh token
+    page.locator("article.comment", has_text="Written over a long lunch.").wait_for()
+    assert len(comments_in_db()) == 2
