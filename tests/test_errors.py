@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import html5lib
 import pytest
@@ -103,6 +105,17 @@ def test_disk_full_answers_503_while_pages_still_read(site, client):
     assert Setting.get("probe") == "x" * 20000
 
 
+@contextmanager
+def _admin(database_uri: str) -> Iterator[sa.Connection]:
+    """A connection of the test's own, outside the app's pool, to break the app's ones."""
+    engine = sa.create_engine(database_uri, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            yield conn
+    finally:
+        engine.dispose()
+
+
 def _terminate_app_connections(admin: sa.Connection) -> int:
     return admin.exec_driver_sql(
         "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
@@ -114,10 +127,8 @@ def _terminate_app_connections(admin: sa.Connection) -> int:
 def test_postgresql_connections_lost_are_replaced(site, client, database_uri):
     app, url = site
     assert _get(client, url) == 200
-    admin = sa.create_engine(database_uri, poolclass=sa.pool.NullPool)
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+    with _admin(database_uri) as conn:
         assert _terminate_app_connections(conn) >= 1
-    admin.dispose()
     assert _get(client, url) == 200  # pool_pre_ping reconnects: nobody sees it
 
 
@@ -125,8 +136,7 @@ def test_postgresql_connections_lost_are_replaced(site, client, database_uri):
 def test_postgresql_down_answers_503_and_recovers(site, client, database_uri):
     app, url = site
     assert _get(client, url) == 200
-    admin = sa.create_engine(database_uri, poolclass=sa.pool.NullPool)
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+    with _admin(database_uri) as conn:
         name = conn.exec_driver_sql("SELECT quote_ident(current_database())").scalar()
         conn.exec_driver_sql(f"ALTER DATABASE {name} CONNECTION LIMIT 0")
         try:
@@ -135,7 +145,6 @@ def test_postgresql_down_answers_503_and_recovers(site, client, database_uri):
             _assert_unavailable(client.post("/_test/write", data={"value": "while down"}))
         finally:
             conn.exec_driver_sql(f"ALTER DATABASE {name} CONNECTION LIMIT -1")
-    admin.dispose()
     assert client.get(url).status_code == 200
     assert client.post("/_test/write", data={"value": "after"}).status_code == 200
     assert Setting.get("probe") == "after"
