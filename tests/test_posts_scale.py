@@ -8,7 +8,7 @@ import html5lib
 import pytest
 import sqlalchemy as sa
 
-from blog.content import save_post
+from blog.content import save_post, tags_from_names
 from blog.extensions import db
 from blog.models import Post, PostStatus, User
 
@@ -112,3 +112,22 @@ def test_query_counts_do_not_grow_with_the_data(app, runner, client, queries):
     large = _page_queries(runner, client, queries, 600, 9000)
     assert small == large
     assert max(small.values()) <= 8, small
+
+
+def test_tag_pages_list_the_same_posts_by_either_plan(blog_posts, client, monkeypatch):
+    import blog.posts.views as views
+
+    posts = db.session.scalars(Post.published()).all()
+    tagged = posts[::2]  # every other post, newest first: two pages
+    for post in tagged:
+        post.tags = tags_from_names(["Every other"])
+    db.session.commit()
+    expected = [p.title for p in tagged]
+    pages = []
+    for big_tag in (1000, 3):  # a small tag (read through post_tags), a big one (walk posts)
+        monkeypatch.setattr(views, "BIG_TAG", big_tag)
+        titles = []
+        for n in (1, 2):
+            titles += _titles(_doc(client.get(f"/tags/every-other/?page={n}")))
+        pages.append(titles)
+    assert pages == [expected, expected]

@@ -138,8 +138,33 @@ def archive(year: int, month: int | None = None):
 def tag(tag: str):
     """Show the posts with a tag."""
     found = db.one_or_404(sa.select(Tag).where(Tag.slug == tag))
-    select = Post.published().join(post_tags).where(post_tags.c.tag_id == found.id)
-    return render_template("posts/tag.html", page=_window(select), tag=found)
+    return render_template("posts/tag.html", page=_window(_tagged(found.id)), tag=found)
+
+
+BIG_TAG = 1000
+
+
+def _tagged(tag_id: int) -> sa.Select[tuple[Post]]:
+    """Select the published posts with a tag, newest first, by the cheaper of two plans.
+
+    A small tag: read its posts through post_tags and sort them (at most BIG_TAG rows). A big
+    one: walk all posts newest first and keep the tagged ones, which finds a page after a few
+    dozen rows; sorting its 20,000 posts (a tag on a fifth of 100,000) took 50 ms a page.
+    Telling them apart reads at most BIG_TAG index entries.
+    """
+    size = db.session.scalar(
+        sa.select(sa.func.count()).select_from(
+            sa.select(post_tags.c.post_id)
+            .where(post_tags.c.tag_id == tag_id)
+            .limit(BIG_TAG)
+            .subquery()
+        )
+    )
+    tagged = sa.select(post_tags.c.post_id).where(post_tags.c.tag_id == tag_id)
+    if size < BIG_TAG:
+        return Post.published().where(Post.id.in_(tagged))
+    member = sa.exists().where(post_tags.c.post_id == Post.id, post_tags.c.tag_id == tag_id)
+    return Post.published().where(member)
 
 
 @bp.route("/search")
