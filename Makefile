@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint format bench clean
+.PHONY: run test pytest-passes lint format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,18 @@ node_modules/.package-lock.json: package-lock.json
 test: $(VENV)/.installed-test node_modules/.package-lock.json
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	tests/with-postgres $(BIN)/pytest $(PYTEST_ARGS)
+	tests/with-postgres $(MAKE) --no-print-directory pytest-passes
+
+# The suite on SQLite, then again on PostgreSQL when there is one (always in CI, where a
+# missing PostgreSQL fails the run). tests/with-postgres sets BLOG_TEST_DATABASE_URL.
+pytest-passes:
+	$(BIN)/pytest $(PYTEST_ARGS)
+	if [ -n "$$BLOG_TEST_DATABASE_URL" ] || [ "$$CI" = true ]; then \
+	  BLOG_TEST_ENGINE=postgresql $(BIN)/pytest $(PYTEST_ARGS); fi
+
+# wrk against gunicorn and nginx at 1,000 and 100,000 posts; see BENCHMARKS.md.
+bench: $(VENV)/.installed-run
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix .

@@ -51,6 +51,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     for blueprint in (posts_bp, comments_bp, feeds_bp, admin_bp, porting_bp):
         app.register_blueprint(blueprint)
 
+    if app.config["BENCH_ROUTES"]:
+        from blog.benchdata import bench_bp
+
+        app.register_blueprint(bench_bp)
+
     from blog import cli
 
     cli.init_app(app)

@@ -22,6 +22,10 @@ class Defaults:
 
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     SQLALCHEMY_RECORD_QUERIES = False
+    # How long (ms) an SQLite writer waits for another's lock before the reader gets a 503.
+    SQLITE_BUSY_TIMEOUT = 5000
+    # Seconds a 503 asks the client to wait (Retry-After) when the database is unavailable.
+    DATABASE_RETRY_AFTER = 5
 
     # The CSRF token is bound to the session; an hour-long limit only loses readers' comments.
     WTF_CSRF_TIME_LIMIT = None
@@ -38,6 +42,9 @@ class Defaults:
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True
+
+    # A constant route for bench/run.py to measure the framework's ceiling; off in production.
+    BENCH_ROUTES = False
 
     # Larger request bodies get a friendly 413 page (bytes).
     MAX_CONTENT_LENGTH = 1024 * 1024

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import click
 import sqlalchemy as sa
 from flask import Flask, has_request_context, request
 from flask_limiter import Limiter
@@ -25,20 +26,26 @@ csrf = CSRFProtect()
 login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address)
 
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
 
 def init_app(app: Flask) -> None:
     """Attach every extension to app, tuning SQLite for a web server."""
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     if uri.startswith("sqlite"):
-        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
         connect_args = dict(options.get("connect_args") or {})
-        connect_args.setdefault("timeout", 5)
+        # pysqlite's own busy timeout (seconds) covers the connect-time pragmas too.
+        connect_args.setdefault("timeout", app.config["SQLITE_BUSY_TIMEOUT"] / 1000)
         options["connect_args"] = connect_args
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    else:
+        # A server restart or a dropped connection costs one ping, not a failed request.
+        options.setdefault("pool_pre_ping", True)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     db.init_app(app)
     if uri.startswith("sqlite"):
         with app.app_context():
-            _tune_sqlite(db.engine)
+            _tune_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT"])
     migrate.init_app(app, db, directory=str(_migrations_dir(app)))
     csrf.init_app(app)
     login_manager.init_app(app)
@@ -50,7 +57,18 @@ def _migrations_dir(app: Flask) -> Path:
     return Path(app.root_path).parent / "migrations"
 
 
-def _tune_sqlite(engine: sa.Engine) -> None:
+def takes_write_lock() -> bool:
+    """Return True when the transaction about to begin may write: a POST-like request or a command.
+
+    Page views read concurrently in WAL mode. Anything else (a test body, a thread outside
+    a request) begins deferred, so a read there never holds the write lock and blocks the server.
+    """
+    if has_request_context():
+        return request.method not in READ_ONLY_METHODS
+    return click.get_current_context(silent=True) is not None
+
+
+def _tune_sqlite(engine: sa.Engine, busy_timeout_ms: int) -> None:
     """WAL, a busy timeout and foreign keys; writes take the lock up front (BEGIN IMMEDIATE)."""
 
     @sa.event.listens_for(engine, "connect")
@@ -58,18 +76,15 @@ def _tune_sqlite(engine: sa.Engine) -> None:
         # Let SQLAlchemy, not pysqlite, decide when transactions begin.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=5000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
     @sa.event.listens_for(engine, "begin")
     def on_begin(connection):
-        # A transaction that starts as a reader and later writes can fail with "database is
-        # locked"; requests that may write (and CLI commands) take the write lock at once,
-        # page views read concurrently.
-        if has_request_context() and request.method in ("GET", "HEAD", "OPTIONS"):
-            connection.exec_driver_sql("BEGIN")
-        else:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A deferred transaction that reads and then writes cannot wait for the lock: in WAL
+        # mode, if another writer committed since its read began, SQLite answers "database
+        # is locked" at once, busy timeout or not. BEGIN IMMEDIATE waits for the lock first.
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if takes_write_lock() else "BEGIN")

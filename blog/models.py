@@ -144,13 +144,22 @@ class Post(db.Model):
         return f"<Post {self.slug}>"
 
     @staticmethod
-    def published() -> sa.Select[tuple[Post]]:
-        """Select the posts readers may see, newest first."""
-        return (
-            sa.select(Post)
-            .where(Post.public_filter())
-            .order_by(Post.published_at.desc(), Post.id.desc())
-        )
+    def published(
+        start: datetime | None = None, end: datetime | None = None
+    ) -> sa.Select[tuple[Post]]:
+        """Select the posts readers may see, newest first; published in [start, end) if given."""
+        now = utcnow()
+        if end is None or end > now:
+            select = sa.select(Post).where(Post.public_filter(now))
+        else:
+            # One upper bound only: given "<= now" and "< end", SQLite ranges over one of them
+            # and may pick "<= now", walking every newer post (an archive at 100,000 posts).
+            select = sa.select(Post).where(
+                Post.status.in_(VISIBLE_STATUSES), Post.published_at < end
+            )
+        if start is not None:
+            select = select.where(Post.published_at >= start)
+        return select.order_by(Post.published_at.desc(), Post.id.desc())
 
     @staticmethod
     def public_filter(now: Any = None) -> sa.ColumnElement[bool]:
@@ -169,16 +178,24 @@ class Post(db.Model):
             so.lazyload(Post.tags),
         )
 
+    def _place(self) -> sa.Tuple:
+        """Return this post's (published_at, id) as a typed SQL row value."""
+        return sa.tuple_(
+            sa.literal(self.published_at, UTCDateTime()), sa.literal(self.id, sa.Integer())
+        )
+
     def previous_post(self) -> Post | None:
         """Return the published post just before this one."""
         return db.session.scalar(
             Post._neighbour()
+            # A row-value comparison is one index range; the equivalent OR was not and
+            # scanned every newer post (30 ms in the middle of 100,000 posts). Older than a
+            # public post is public once visible: a second upper bound ("<= now") would only
+            # tempt SQLite to range over that one instead.
             .where(
-                Post.public_filter(),
-                sa.or_(
-                    Post.published_at < self.published_at,
-                    sa.and_(Post.published_at == self.published_at, Post.id < self.id),
-                ),
+                Post.status.in_(VISIBLE_STATUSES),
+                sa.tuple_(Post.published_at, Post.id) < self._place(),
+                sa.true() if self.is_public else Post.published_at <= utcnow(),
             )
             .order_by(Post.published_at.desc(), Post.id.desc())
             .limit(1)
@@ -188,13 +205,7 @@ class Post(db.Model):
         """Return the published post just after this one."""
         return db.session.scalar(
             Post._neighbour()
-            .where(
-                Post.public_filter(),
-                sa.or_(
-                    Post.published_at > self.published_at,
-                    sa.and_(Post.published_at == self.published_at, Post.id > self.id),
-                ),
-            )
+            .where(Post.public_filter(), sa.tuple_(Post.published_at, Post.id) > self._place())
             .order_by(Post.published_at.asc(), Post.id.asc())
             .limit(1)
         )

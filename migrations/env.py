@@ -92,7 +92,8 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        conf_args.setdefault("render_as_batch", connection.dialect.name == "sqlite")
+        sqlite = connection.dialect.name == "sqlite"
+        conf_args.setdefault("render_as_batch", sqlite)
         conf_args.setdefault("compare_type", True)
         context.configure(
             connection=connection,
@@ -100,9 +101,19 @@ def run_migrations_online():
             render_item=render_item,
             **conf_args,
         )
-
-        with context.begin_transaction():
-            context.run_migrations()
+        if sqlite:
+            # A batch migration rebuilds a table and drops the old one; with foreign keys on,
+            # DROP TABLE first deletes its rows and ON DELETE CASCADE takes every comment of
+            # every post with it. The pragma only works outside a transaction: set it on the
+            # DBAPI connection (autocommit) before Alembic begins, then drop the connection so
+            # the pool opens a fresh one with the usual pragmas.
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+        finally:
+            if sqlite:
+                connection.invalidate()
 
 
 if context.is_offline_mode():

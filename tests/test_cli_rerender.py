@@ -110,7 +110,9 @@ def test_rows_are_read_in_bounded_batches(blog, runner, queries):
     # 33 comments in batches of 7: five full reads and one empty one that ends the loop.
     assert len(comment_reads) == 6
     for statement, parameters in comment_reads:
-        assert "LIMIT" in statement and 7 in parameters
+        # SQLite's driver takes a tuple of values, psycopg a dict of named ones.
+        values = parameters.values() if isinstance(parameters, dict) else parameters
+        assert "LIMIT" in statement and 7 in values
 
 
 def test_a_comment_edited_while_rendering_keeps_its_new_html(blog, runner, monkeypatch):

@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import pytest
+
 from blog import create_app
 
 
@@ -38,6 +40,7 @@ def test_secret_key_generated_once_and_kept(tmp_path, monkeypatch, database_uri)
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
 
 
+@pytest.mark.sqlite_only
 def test_sqlite_tuned_for_a_web_server(app):
     from blog.extensions import db
 

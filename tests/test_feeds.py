@@ -530,6 +530,7 @@ def test_build_keeps_the_given_order_and_needs_aware_times():
         render(naive, "atom")
 
 
+@pytest.mark.sqlite_only  # reads SQLite's EXPLAIN QUERY PLAN
 def test_feed_queries_use_indexes(app, client, blog):
     """Every statement behind every feed searches an index: no table scan, no big sort."""
     app.extensions["feed_cache"] = FeedCache(0)

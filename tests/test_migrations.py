@@ -1,7 +1,5 @@
 """Migrations create the schema on an empty database and match the models."""
 
-import os
-
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -10,7 +8,7 @@ from flask_migrate import downgrade, upgrade
 
 from blog import create_app
 from blog.extensions import db
-from tests.conftest import IN_CI, base_config
+from tests.conftest import base_config, postgresql_url
 
 
 def _check_upgrade(uri: str) -> None:
@@ -28,19 +26,14 @@ def _check_upgrade(uri: str) -> None:
         db.engine.dispose()
 
 
+@pytest.mark.sqlite_only
 def test_upgrade_empty_sqlite(tmp_path):
     _check_upgrade(f"sqlite:///{tmp_path / 'fresh.sqlite'}")
 
 
+@pytest.mark.postgresql_only
 def test_upgrade_empty_postgresql():
-    url = os.environ.get("BLOG_TEST_DATABASE_URL")
-    if not url:
-        message = (
-            "PostgreSQL is not configured: set BLOG_TEST_DATABASE_URL (apt-get install postgresql)"
-        )
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+    url = postgresql_url()
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         conn.exec_driver_sql("DROP SCHEMA public CASCADE")

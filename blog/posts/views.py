@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -28,6 +29,46 @@ def _month_range(year: int, month: int | None) -> tuple[datetime, datetime]:
 MAX_PAGE = 100_000
 
 
+@dataclass
+class Window:
+    """One page of a listing, found without counting the whole listing.
+
+    Pagination's COUNT(*) reads every matching index entry: at 100,000 posts it cost more than
+    the rest of the home page. Fetching one row more than a page tells whether there is a next
+    one; the template shows "Page N" without "of M" (total and pages are None).
+    """
+
+    items: list[Post]
+    page: int
+    has_next: bool
+    total: None = None
+    pages: None = None
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+
+def _window(select: sa.Select) -> Window:
+    """Return the page of select asked for in ?page=N; 404 past the end."""
+    page = request.args.get("page", 1, type=int)
+    if not 1 <= page <= MAX_PAGE:
+        abort(404)
+    per_page = current_app.config["POSTS_PER_PAGE"]
+    rows = db.session.scalars(select.limit(per_page + 1).offset((page - 1) * per_page)).all()
+    if page > 1 and not rows:
+        abort(404)
+    return Window(list(rows[:per_page]), page, len(rows) > per_page)
+
+
 def _page(select: sa.Select):
     number = request.args.get("page", 1, type=int)
     if not 1 <= number <= MAX_PAGE:
@@ -52,7 +93,7 @@ def get_public_post(year: int, month: int, slug: str) -> Post:
 @bp.route("/")
 def index():
     """Show the latest published posts, newest first."""
-    page = _page(Post.published())
+    page = _window(Post.published())
     return render_template("posts/index.html", page=page)
 
 
@@ -97,7 +138,7 @@ def archive(year: int, month: int | None = None):
     if not 1 <= year <= 9998 or (month is not None and not 1 <= month <= 12):
         abort(404)
     start, end = _month_range(year, month)
-    page = _page(Post.published().where(Post.published_at >= start, Post.published_at < end))
+    page = _window(Post.published(start, end))
     if not page.items and page.page == 1:
         abort(404)
     label = start.strftime("%B %Y") if month else str(year)
@@ -108,8 +149,33 @@ def archive(year: int, month: int | None = None):
 def tag(tag: str):
     """Show the posts with a tag."""
     found = db.one_or_404(sa.select(Tag).where(Tag.slug == tag))
-    select = Post.published().join(post_tags).where(post_tags.c.tag_id == found.id)
-    return render_template("posts/tag.html", page=_page(select), tag=found)
+    return render_template("posts/tag.html", page=_window(_tagged(found.id)), tag=found)
+
+
+BIG_TAG = 1000
+
+
+def _tagged(tag_id: int) -> sa.Select[tuple[Post]]:
+    """Select the published posts with a tag, newest first, by the cheaper of two plans.
+
+    A small tag: read its posts through post_tags and sort them (at most BIG_TAG rows). A big
+    one: walk all posts newest first and keep the tagged ones, which finds a page after a few
+    dozen rows; sorting its 20,000 posts (a tag on a fifth of 100,000) took 50 ms a page.
+    Telling them apart reads at most BIG_TAG index entries.
+    """
+    size = db.session.scalar(
+        sa.select(sa.func.count()).select_from(
+            sa.select(post_tags.c.post_id)
+            .where(post_tags.c.tag_id == tag_id)
+            .limit(BIG_TAG)
+            .subquery()
+        )
+    )
+    tagged = sa.select(post_tags.c.post_id).where(post_tags.c.tag_id == tag_id)
+    if size < BIG_TAG:
+        return Post.published().where(Post.id.in_(tagged))
+    member = sa.exists().where(post_tags.c.post_id == Post.id, post_tags.c.tag_id == tag_id)
+    return Post.published().where(member)
 
 
 @bp.route("/search")

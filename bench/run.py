@@ -1,0 +1,471 @@
+"""The benchmark: wrk against gunicorn (and nginx for the transport's limit), at two data sizes.
+
+    make bench                      # 1,000 posts / 10,000 comments, then 100,000 / 1,000,000
+    .venv/bin/python bench/run.py --sizes 1000:10000 --duration 5
+
+For each size: build (or reuse) a benchmark SQLite database with `flask bench-data`, count
+the SQL queries of every page in-process, start gunicorn (gunicorn.conf.py, 2 workers, access
+log off) and nginx (serving a saved copy of the post page) on free loopback ports, run wrk
+on every target, sample the workers' RSS meanwhile, and print one Markdown table.
+Databases are kept in bench/results/data/ (git-ignored) and reused; --fresh rebuilds them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+RESULTS = ROOT / "bench" / "results"
+
+
+@dataclass
+class Target:
+    """One thing wrk loads: a path on the app (or on nginx), with optional headers or a script."""
+
+    name: str
+    path: str
+    server: str = "gunicorn"  # or "nginx"
+    headers: dict[str, str] = field(default_factory=dict)
+    lua: str | None = None  # a wrk script, e.g. for POST requests
+
+
+def targets(pages: dict[str, str]) -> list[Target]:
+    """The targets, in table order. Adding one is one line here (pages has the URLs found)."""
+    return [
+        Target("constant route (framework ceiling)", "/_bench/constant"),
+        Target("post page, 200 comments, static copy via nginx", "/post-200", "nginx"),
+        Target("post page, 10 comments", pages["post-10"]),
+        Target("post page, 200 comments", pages["post-200"]),
+        Target("post page, 2,000 comments", pages["post-2000"]),
+        Target("home page", "/"),
+        Target("archive (a year)", pages["archive"]),
+        Target("tag page", "/tags/writing/"),
+    ]
+
+
+@dataclass
+class Result:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: str = ""
+    requests: int = 0
+    cpu_ms: float = 0.0  # gunicorn's CPU time (master and workers) per request
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def flask(env: dict[str, str], *args: str) -> None:
+    subprocess.run([str(BIN / "flask"), "--app", "wsgi", *args], cwd=ROOT, env=env, check=True)
+
+
+def database(posts: int, comments: int, fresh: bool) -> Path:
+    """Return a migrated SQLite database with bench data, building it when missing."""
+    path = RESULTS / "data" / f"bench-{posts}-{comments}.sqlite"
+    if fresh:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    env = {**os.environ, "BLOG_SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"}
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".partial.sqlite")
+        partial.unlink(missing_ok=True)
+        env_partial = {**env, "BLOG_SQLALCHEMY_DATABASE_URI": f"sqlite:///{partial}"}
+        flask(env_partial, "db", "upgrade")
+        started = time.monotonic()
+        flask(env_partial, "bench-data", "--posts", str(posts), "--comments", str(comments))
+        print(f"bench-data: {time.monotonic() - started:.0f} s", file=sys.stderr)
+        subprocess.run(
+            [sys.executable, "-c", "import sqlite3,sys; sqlite3.connect(sys.argv[1]).close()"]
+            + [str(partial)],
+            check=True,
+        )  # checkpoints the WAL into the file before it is renamed
+        partial.rename(path)
+    flask(env, "db", "upgrade")  # a database from an older run gets new migrations
+    return path
+
+
+def survey(db_path: Path, tmp: Path, static: str) -> tuple[dict[str, str], dict[str, int]]:
+    """Find the pages' URLs, count each page's SQL queries in-process, save the static copy."""
+    sys.path.insert(0, str(ROOT))
+    import sqlalchemy as sa
+
+    from blog import create_app
+    from blog.extensions import db
+    from blog.models import Post
+
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}", "SECRET_KEY": "bench"}
+        | {"BENCH_ROUTES": True, "RATELIMIT_ENABLED": False}
+    )
+    pages: dict[str, str] = {}
+    with app.app_context():
+        for n in (10, 200, 2000):
+            post = db.session.scalar(sa.select(Post).where(Post.slug == f"bench-{n}-comments"))
+            if post is None:
+                raise SystemExit(f"{db_path} has no bench-{n}-comments post: rebuild with --fresh")
+            when = post.published_at
+            pages[f"post-{n}"] = f"/{when.year}/{when.month:02d}/{post.slug}/"
+        pages["archive"] = f"/{when.year}/"
+        db.session.remove()
+
+        counts: dict[str, int] = {}
+        statements: list[str] = []
+
+        def count(conn, cursor, statement, *args):
+            if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
+                statements.append(statement)
+
+        sa.event.listen(db.engine, "before_cursor_execute", count)
+        client = app.test_client()
+        for target in targets(pages):
+            if target.server != "gunicorn" or target.lua:
+                continue
+            statements.clear()
+            response = client.get(target.path, headers=target.headers)
+            db.session.remove()
+            if response.status_code >= 400:
+                raise SystemExit(f"{target.path} answered {response.status_code}")
+            counts[target.name] = len(statements)
+        (tmp / "www").mkdir(exist_ok=True)
+        (tmp / "www" / static).write_bytes(client.get(pages["post-200"]).data)
+        db.session.remove()
+        db.engine.dispose()
+    return pages, counts
+
+
+def time_in_process(sites: list, rounds: int = 40) -> None:
+    """Time every page in-process (test client, no HTTP), the sizes taking turns request by
+    request; keep each page's median. Steadier than wrk on a busy machine: no queueing."""
+    import statistics
+
+    from blog import create_app
+
+    apps = [
+        create_app(
+            {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{site.db_path}", "SECRET_KEY": "bench"}
+            | {"BENCH_ROUTES": True, "RATELIMIT_ENABLED": False}
+        )
+        for site in sites
+    ]
+    clients = [app.test_client() for app in apps]
+    samples: dict[tuple[int, str], list[float]] = {}
+    for round_ in range(rounds + 2):
+        for target in targets(sites[0].pages):
+            if target.server != "gunicorn" or target.lua:
+                continue
+            for site, client in zip(sites, clients, strict=True):
+                path = targets(site.pages)[targets(sites[0].pages).index(target)].path
+                started = time.perf_counter()
+                client.get(path, headers=target.headers)
+                if round_ >= 2:  # the first two warm templates and caches
+                    elapsed = (time.perf_counter() - started) * 1000
+                    samples.setdefault((site.posts, target.name), []).append(elapsed)
+    for site in sites:
+        site.in_process_ms = {
+            name: statistics.median(values)
+            for (posts, name), values in samples.items()
+            if posts == site.posts
+        }
+
+
+def wait_for(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def start_gunicorn(
+    db_path: Path, port: int, workers: int, tmp: Path, servers: list
+) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "BLOG_SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}",
+        "BLOG_SECRET_KEY": "bench",
+        "BLOG_BENCH_ROUTES": "true",
+        "BLOG_RATELIMIT_ENABLED": "false",
+        "GUNICORN_ACCESSLOG": "",
+        "GUNICORN_LOGLEVEL": "warning",
+    }
+    command = [str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py")]
+    command += ["-w", str(workers), "-b", f"127.0.0.1:{port}"]
+    # No recycling of workers mid-run: it would charge boot time to whatever page was loaded.
+    command += ["--max-requests", "0", "wsgi:app"]
+    with (tmp / "gunicorn.log").open("w") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
+    servers.append(process)
+    wait_for(f"http://127.0.0.1:{port}/_bench/constant")
+    return process
+
+
+NGINX_CONF = """
+daemon off;
+worker_processes 2;
+pid {tmp}/nginx.pid;
+error_log {tmp}/nginx-error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {tmp}/client_body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    types {{ text/html html; }}
+    server {{
+        listen 127.0.0.1:{port};
+        root {tmp}/www;
+    }}
+}}
+"""
+
+
+def start_nginx(tmp: Path, port: int, servers: list, probe: str) -> subprocess.Popen:
+    conf = tmp / "nginx.conf"
+    conf.write_text(NGINX_CONF.format(tmp=tmp, port=port))
+    tmp.chmod(0o755)  # nginx's workers drop root and read the page as nobody
+    command = ["nginx", "-p", str(tmp), "-c", str(conf)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    servers.append(process)
+    wait_for(f"http://127.0.0.1:{port}/{probe}")
+    return process
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def worker_pids(master: int) -> list[int]:
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    return [int(pid) for pid in children]
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def wrk(url: str, target: Target, duration: int, connections: int, threads: int) -> Result:
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency"]
+    command += ["--timeout", "10s"]  # a slow page reports its latency, not a timeout
+    for name, value in target.headers.items():
+        command += ["-H", f"{name}: {value}"]
+    if target.lua:
+        command += ["-s", target.lua]
+    out = subprocess.run(command + [url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    p50 = _latency(re.search(r"50%\s+([\d.]+\w+)", out).group(1))
+    p99 = _latency(re.search(r"99%\s+([\d.]+\w+)", out).group(1))
+    errors = []
+    if m := re.search(r"Non-2xx or 3xx responses: (\d+)", out):
+        errors.append(f"{m.group(1)} non-2xx/3xx")
+    if m := re.search(r"Socket errors: (.*)", out):
+        errors.append(m.group(1))
+    return Result(rps, p50, p99, "; ".join(errors), requests)
+
+
+def _latency(text: str) -> float:
+    value, unit = re.match(r"([\d.]+)(\w+)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def cpu_seconds(master: int) -> float:
+    """Return the user + system CPU time of gunicorn's master and workers so far."""
+    total = 0
+    for pid in [master, *worker_pids(master)]:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def measure(url: str, target: Target, master: int, args) -> tuple[Result, float]:
+    """Run wrk on url; return its result (with gunicorn's CPU per request) and the largest
+    worker RSS seen meanwhile (MB). CPU per request holds steady on a busy machine, where
+    requests per second mostly measure the neighbours."""
+    samples: list[float] = [0.0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.5):
+            samples.extend(rss_mb(pid) for pid in worker_pids(master))
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    cpu_before = cpu_seconds(master) if target.server == "gunicorn" else 0.0
+    try:
+        result = wrk(url, target, args.duration, args.connections, args.threads)
+    finally:
+        done.set()
+        sampler.join()
+    if target.server == "gunicorn" and result.requests:
+        result.cpu_ms = (cpu_seconds(master) - cpu_before) * 1000 / result.requests
+    return result, max(samples)
+
+
+@dataclass
+class Site:
+    """One data size under test: its database, page URLs, query counts and gunicorn."""
+
+    posts: int
+    comments: int
+    db_path: Path
+    pages: dict[str, str]
+    counts: dict[str, int]
+    port: int
+    master: int
+    results: dict[str, list[Result]] = field(default_factory=dict)
+    peak_rss: float = 0.0
+    in_process_ms: dict[str, float] = field(default_factory=dict)
+
+
+def median(results: list[Result]) -> Result:
+    ordered = sorted(results, key=lambda r: r.rps)
+    middle = ordered[len(ordered) // 2]
+    cpu = sorted(r.cpu_ms for r in results)[len(results) // 2]
+    errors = "; ".join(r.errors for r in results if r.errors)
+    return Result(middle.rps, middle.p50_ms, middle.p99_ms, errors, middle.requests, cpu)
+
+
+def run(sizes: list[tuple[int, int]], args) -> list[Site]:
+    """Start a gunicorn per size and one nginx; run every target on every size, interleaved.
+
+    The sizes take turns target by target, round after round, so a load spike from other
+    work on the machine hits both sizes alike; each cell is the median of the rounds.
+    """
+    tmp = Path(tempfile.mkdtemp(prefix="blog-bench-"))
+    servers: list[subprocess.Popen] = []
+    try:
+        sites = []
+        for posts, comments in sizes:
+            db_path = database(posts, comments, args.fresh)
+            pages, counts = survey(db_path, tmp, f"post-200-{posts}.html")
+            port = free_port()
+            master = start_gunicorn(db_path, port, args.workers, tmp, servers).pid
+            sites.append(Site(posts, comments, db_path, pages, counts, port, master))
+        time_in_process(sites)
+        nginx_port = free_port()
+        start_nginx(tmp, nginx_port, servers, f"post-200-{sizes[0][0]}.html")
+        for round_ in range(1, args.rounds + 1):
+            for index in range(len(targets(sites[0].pages))):
+                for site in sites:
+                    target = targets(site.pages)[index]
+                    if target.server == "nginx":
+                        url = f"http://127.0.0.1:{nginx_port}{target.path}-{site.posts}.html"
+                    else:
+                        url = f"http://127.0.0.1:{site.port}{target.path}"
+                    if round_ == 1:  # both workers compile templates, warm caches
+                        wrk(url, target, 1, args.connections, args.threads)
+                    result, rss = measure(url, target, site.master, args)
+                    site.results.setdefault(target.name, []).append(result)
+                    if target.server == "gunicorn":
+                        site.peak_rss = max(site.peak_rss, rss)
+                    print(
+                        f"  round {round_}  {site.posts:>7,} posts  {target.name:<48} "
+                        f"{result.rps:>9,.0f} req/s  p50 {result.p50_ms:7.2f} ms  "
+                        f"p99 {result.p99_ms:7.2f} ms {result.errors}",
+                        file=sys.stderr,
+                    )
+        return sites
+    finally:
+        for server in servers:
+            stop(server)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def table(sites: list[Site]) -> str:
+    small, big = sites[0], sites[-1]
+    a_n, b_n = f"{small.posts:,}", f"{big.posts:,}"
+    head = (
+        f"| target | req/s {a_n} | p50 / p99 ms {a_n} | CPU ms/req {a_n} | req/s {b_n} "
+        f"| p50 / p99 ms {b_n} | CPU ms/req {b_n} | in-process ms {a_n} / {b_n} "
+        f"| cost {b_n} vs {a_n}: CPU, in-process | queries {a_n} / {b_n} |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+    )
+    lines = []
+    for name in small.results:
+        a, b = median(small.results[name]), median(big.results[name])
+        ia, ib = small.in_process_ms.get(name), big.in_process_ms.get(name)
+        cpu = lambda r: f"{r.cpu_ms:.2f}" if r.cpu_ms else "–"  # noqa: E731
+        cells = [name, f"{a.rps:,.0f}", f"{a.p50_ms:.1f} / {a.p99_ms:.1f}", cpu(a)]
+        cells += [f"{b.rps:,.0f}", f"{b.p50_ms:.1f} / {b.p99_ms:.1f}", cpu(b)]
+        cells.append(f"{ia:.2f} / {ib:.2f}" if ia and ib else "–")
+        ratios = [f"{b.cpu_ms / a.cpu_ms:.2f}x" if a.cpu_ms else "–"]
+        ratios.append(f"{ib / ia:.2f}x" if ia and ib else "–")
+        cells.append(", ".join(ratios))
+        cells.append(f"{small.counts.get(name, '–')} / {big.counts.get(name, '–')}")
+        if a.errors or b.errors:
+            cells[0] += f" (wrk: {a.errors or b.errors})"
+        lines.append("| " + " | ".join(cells) + " |")
+    report = head + "\n".join(lines) + "\n"
+    for site in sites:
+        constant = median(site.results[targets(site.pages)[0].name]).rps
+        post200 = median(site.results["post page, 200 comments"]).rps
+        cpu_const = median(site.results[targets(site.pages)[0].name]).cpu_ms
+        cpu_post = median(site.results["post page, 200 comments"]).cpu_ms
+        report += (
+            f"\nAt {site.posts:,} posts / {site.comments:,} comments: the post page with 200 "
+            f"comments serves {post200 / max(constant, 1):.2f}x the constant route's requests "
+            f"per second and costs {cpu_post / max(cpu_const, 1e-9):.1f}x its CPU per request; "
+            f"largest gunicorn worker RSS under load {site.peak_rss:.0f} MB."
+        )
+    return report + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="1000:10000,100000:1000000", help="posts:comments,...")
+    parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each target, median kept")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--fresh", action="store_true", help="rebuild the benchmark databases")
+    args = parser.parse_args()
+    sizes = [tuple(int(n) for n in size.split(":")) for size in args.sizes.split(",")]
+    for tool in ("wrk", "nginx"):
+        if not shutil.which(tool):
+            raise SystemExit(f"{tool} is missing: apt-get install {tool}")
+    # Clean up servers on SIGTERM too (a background job ignores SIGINT).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped"))
+    sites = run(sizes, args)
+    command = "python bench/run.py " + " ".join(sys.argv[1:])
+    report = table(sites) + f"\nCommand: `{command.strip()}`; {os.cpu_count()} cores.\n"
+    print(report)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "latest.md").write_text(report)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+"""SQLite as a web server's database: concurrent writers wait their turn, migrations keep data."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from blog.content import add_comment
+from blog.extensions import db
+from blog.models import Comment, Post
+
+pytestmark = pytest.mark.sqlite_only
+
+
+def _writers(app, method: str, writers: int = 4, rounds: int = 10) -> list[Exception]:
+    """Run writers that each read a post then add a comment to it; return what they raised."""
+    post_id = db.session.scalar(sa.select(Post.id).where(Post.comment_count > 0))
+    db.session.rollback()
+    barrier = threading.Barrier(writers)
+    errors: list[Exception] = []
+
+    def write(n: int) -> None:
+        for i in range(rounds):
+            with app.test_request_context("/", method=method):
+                try:
+                    post = db.session.get(Post, post_id)  # the transaction starts as a read
+                    if method == "GET":
+                        # Deferred: make every writer read before any writes (with the
+                        # lock up front that would deadlock, so the others just dawdle).
+                        barrier.wait(timeout=10)
+                    else:
+                        time.sleep(0.002)
+                    add_comment(post, author_name=f"writer {n}", body=f"round {i}")
+                    db.session.commit()
+                except sa.exc.OperationalError as error:
+                    errors.append(error)
+                    db.session.rollback()
+                    barrier.abort()
+                    return
+                except threading.BrokenBarrierError:
+                    db.session.rollback()
+                    return
+                finally:
+                    db.session.remove()
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return errors
+
+
+def test_concurrent_writers_never_see_database_is_locked(demo):
+    before = db.session.scalar(sa.select(sa.func.count(Comment.id)))
+    db.session.rollback()
+    errors = _writers(demo, "POST")
+    assert errors == []
+    after = db.session.scalar(sa.select(sa.func.count(Comment.id)))
+    assert after == before + 4 * 10
+    counts = db.session.execute(sa.select(Post.id, Post.comment_count)).all()
+    for post_id, count in counts:
+        stored = db.session.scalar(
+            sa.select(sa.func.count(Comment.id)).where(Comment.post_id == post_id)
+        )
+        assert count == stored
+
+
+def test_read_then_write_without_the_lock_up_front_does_fail(demo):
+    # The same writers in GET requests begin deferred: this is what BEGIN IMMEDIATE prevents.
+    errors = _writers(demo, "GET", rounds=3)
+    assert errors
+    assert "database is locked" in str(errors[0])
+
+
+def test_a_read_outside_a_request_does_not_hold_the_write_lock(app, database_uri):
+    db.session.scalar(sa.select(sa.func.count(Post.id)))  # a test body reading
+    other = sa.create_engine(database_uri, connect_args={"timeout": 0.1})
+    try:
+        with other.connect() as conn:
+            conn.exec_driver_sql("PRAGMA busy_timeout=100")
+            conn.exec_driver_sql("CREATE TABLE scratch (x)")  # needs the write lock
+            conn.commit()
+    finally:
+        other.dispose()
+        db.session.rollback()
+
+
+def test_busy_timeout_comes_from_config(app_config):
+    from blog import create_app
+
+    app = create_app({**app_config, "SQLITE_BUSY_TIMEOUT": 250})
+    with app.app_context(), db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 250
+    with app.app_context():
+        db.engine.dispose()
+
+
+BATCH_MIGRATION = '''
+"""Rebuild the post table, as a batch migration on SQLite does for most changes."""
+from alembic import op
+
+revision = "ffff00000001"
+down_revision = "{head}"
+
+
+def upgrade():
+    with op.batch_alter_table("post", recreate="always"):
+        pass
+
+
+def downgrade():
+    pass
+'''
+
+
+def test_a_batch_migration_of_posts_keeps_every_comment(demo, tmp_path):
+    from alembic.script import ScriptDirectory
+
+    from blog.extensions import migrate
+
+    directory = tmp_path / "migrations"
+    shutil.copytree(Path(migrate.directory), directory)
+    config = migrate.get_config(str(directory))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    (directory / "versions" / "ffff00000001_rebuild_post.py").write_text(
+        BATCH_MIGRATION.format(head=head)
+    )
+    comments = db.session.scalar(sa.select(sa.func.count(Comment.id)))
+    assert comments > 0
+    db.session.remove()
+    upgrade(directory=str(directory))
+    assert db.session.scalar(sa.select(sa.func.count(Comment.id))) == comments
+    with db.engine.connect() as conn:  # the pool's connections have foreign keys on again
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
