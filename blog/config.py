@@ -15,6 +15,8 @@ class Defaults:
     # Feed documents kept per process, keyed by their ETag (0: build every full response).
     FEED_CACHE_SIZE = 64
     POSTS_PER_PAGE = 10
+    # Rendered comment lists kept per process (keyed by the post's revision; 0 turns it off).
+    COMMENTS_CACHE_SIZE = 256
     # How often an open post page asks for readers' new comments.
     COMMENTS_POLL_SECONDS = 30
     # "Remember me" keeps a commenter's name, email and website this long (seconds).

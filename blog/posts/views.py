@@ -106,12 +106,16 @@ def detail(year: int, month: int, slug: str):
 def render_detail(post: Post, **context) -> str:
     """Render a post's page; the comments views add a form with its errors."""
     # Imported here: the comments blueprint imports this module.
-    from blog.comments.views import visible_comments
+    from blog.comments.listing import comment_listing
+    from blog.comments.spam import comments_open
+    from blog.comments.views import comment_form
 
+    if context.get("form") is None and comments_open(post):
+        context["form"] = comment_form(post)
     return render_template(
         "posts/detail.html",
         post=post,
-        threads=thread(visible_comments(post)),
+        listing=comment_listing(post, context.get("form")),
         previous_post=post.previous_post(),
         next_post=post.next_post(),
         **context,

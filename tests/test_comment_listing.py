@@ -1,0 +1,100 @@
+"""The rendered comment list is made once per change and never goes stale across processes."""
+
+from __future__ import annotations
+
+from flask import template_rendered
+
+from blog import create_app
+from blog.comments.views import HELD_COOKIE
+from blog.content import add_comment
+from blog.extensions import db
+from blog.models import CommentStatus, Post
+from tests.helpers import OPEN_DEMO_POST, path_of, post_by_slug
+
+
+def renders_of_list(app, client, path: str) -> tuple[int, str]:
+    """GET path in its own app context; return how often _list.html was rendered, and the page."""
+    rendered = []
+
+    def record(sender, template, context, **extra):
+        if template.name == "comments/_list.html":
+            rendered.append(template.name)
+
+    template_rendered.connect(record, app)
+    try:
+        with app.app_context():
+            response = client.get(path)
+    finally:
+        template_rendered.disconnect(record, app)
+    assert response.status_code == 200
+    return len(rendered), response.get_data(as_text=True)
+
+
+def test_list_is_rendered_once_and_reused(app, client, demo):
+    path = path_of(post_by_slug(OPEN_DEMO_POST))
+    db.session.close()
+    first, page = renders_of_list(app, client, path)
+    second, again = renders_of_list(app, client, path)
+    assert (first, second) == (1, 0)
+    assert again == page  # the same page, its list served from the cache
+    assert "Ilse Brandt" in again and "Marco Bellini" in again
+
+
+def test_a_comment_written_by_another_process_shows_at_once(app, app_config, client, demo):
+    post = post_by_slug(OPEN_DEMO_POST)
+    path = path_of(post)
+    db.session.close()
+    renders_of_list(app, client, path)  # cached here
+
+    other = create_app(app_config)  # another worker: its own cache, the same database
+    with other.app_context():
+        post = db.session.get(Post, post.id)
+        add_comment(post, author_name="From elsewhere", body="written by another process")
+        db.session.commit()
+        db.engine.dispose()
+
+    renders, page = renders_of_list(app, client, path)
+    assert renders == 1  # the revision changed, so the key did
+    assert "written by another process" in page
+    assert '<span id="comment-count">3 comments</span>' in page
+
+
+def test_moderation_changes_the_list(app, client, demo):
+    post = post_by_slug(OPEN_DEMO_POST)
+    path = path_of(post)
+    held = add_comment(post, author_name="Held", body="waiting words", status=CommentStatus.PENDING)
+    db.session.commit()
+    db.session.close()
+    assert "waiting words" not in renders_of_list(app, client, path)[1]
+
+    with app.app_context():
+        held = db.session.merge(held)
+        held.status = CommentStatus.APPROVED
+        held.post.recount_comments()
+        db.session.commit()
+    assert "waiting words" in renders_of_list(app, client, path)[1]
+
+
+def test_a_reader_with_a_held_comment_gets_their_own_list(app, client, demo):
+    post = post_by_slug(OPEN_DEMO_POST)
+    path = path_of(post)
+    held = add_comment(post, author_name="Me", body="my held words", status=CommentStatus.PENDING)
+    db.session.commit()
+    held_id = held.id
+    db.session.close()
+    renders_of_list(app, client, path)  # the shared list is cached
+
+    from blog.comments.views import _set_cookie
+
+    with app.test_request_context():
+        from flask import make_response
+
+        response = make_response("")
+        _set_cookie(response, HELD_COOKIE, [held_id], 3600)
+        cookie = response.headers["Set-Cookie"].split(";")[0].split("=", 1)[1]
+    client.set_cookie(HELD_COOKIE, cookie)
+    renders, page = renders_of_list(app, client, path)
+    assert renders == 1 and "my held words" in page and "awaiting moderation" in page
+    client.delete_cookie(HELD_COOKIE)
+    renders, page = renders_of_list(app, client, path)
+    assert renders == 0 and "my held words" not in page
