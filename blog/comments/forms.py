@@ -100,3 +100,8 @@ class CommentForm(FlaskForm):
         "Remember my name, email and website on this browser", id="comment-remember"
     )
     parent_id = HiddenField(filters=[_parent_id])
+    # Spam defences (blog.comments.spam): a field people never see, and when the form was shown.
+    subject = StringField(
+        "Leave this field empty: it is a trap for robots", id="comment-subject", filters=[_strip]
+    )
+    issued = HiddenField(id="comment-issued")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,14 +20,16 @@ from flask import (
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from itsdangerous import BadSignature, URLSafeSerializer
-from werkzeug.exceptions import NotFound
+from flask_limiter import RateLimitExceeded
+from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 
 from blog import errors
+from blog.errors import size_words
 from blog.comments import spam
 from blog.comments.forms import CommentForm
 from blog.comments.spam import comments_open
 from blog.content import add_comment
-from blog.extensions import db
+from blog.extensions import db, limiter
 from blog.htmx import is_htmx, vary_on_htmx
 from blog.models import Comment, CommentStatus, Post
 from blog.posts.views import POST_PATH, get_public_post, render_detail
@@ -43,6 +46,14 @@ POLL_BATCH = 100
 CLOSED = "Comments are closed."
 EXPIRED = (
     "Your comment could not be sent: the form had expired. It is still here: please send it again."
+)
+TOO_FAST = "You're commenting too fast — try again in {seconds} seconds. Your comment is still here."
+DUPLICATE = (
+    "You already sent this comment here today{held}. Change it if you meant to say something new."
+)
+TOO_LARGE = (
+    "Your comment could not be sent: it is larger than this blog accepts (at most {limit}). "
+    "Nothing you typed was lost; please shorten it and send it again."
 )
 
 
@@ -68,6 +79,8 @@ def last_comment_id(threads: list[tuple[Comment, list[Comment]]]) -> int:
 
 
 @bp.post(COMMENTS)
+@limiter.limit(spam.flood_limit, exempt_when=spam.flood_exempt, deduct_when=spam.stored)
+@limiter.limit(spam.hourly_limit, exempt_when=spam.hourly_exempt, deduct_when=spam.stored)
 def create(year: int, month: int, slug: str):
     """Add a comment: htmx gets the new fragments, a plain form post a redirect to the comment."""
     post = get_public_post(year, month, slug)
@@ -78,6 +91,12 @@ def create(year: int, month: int, slug: str):
     if not form.validate_on_submit():
         form.parent_id.data = parent.id if parent else None
         return _form_again(post, form, 422)
+    duplicate = spam.duplicate_of(post, form, request.remote_addr or "")
+    if duplicate is not None:
+        held = "" if duplicate.status == CommentStatus.APPROVED else " (it waits for moderation)"
+        form.body.errors = [DUPLICATE.format(held=held)]
+        form.parent_id.data = parent.id if parent else None
+        return _form_again(post, form, 409, retarget=True)
     status, reason = spam.assess(post, form, request)
     comment = add_comment(
         post,
@@ -186,6 +205,39 @@ def csrf_error(error: CSRFError):
     return vary_on_htmx(_form_again(post, form, 400, alert=EXPIRED, retarget=True))
 
 
+@bp.errorhandler(RateLimitExceeded)
+def too_fast(error: RateLimitExceeded):
+    """Ask a reader who comments too often to wait, saying how long, keeping the comment."""
+    if request.endpoint != "comments.create":
+        return errors.http_error(error)
+    limit = limiter.current_limit
+    seconds = max(1, int(limit.reset_at - time.time())) if limit else 15
+    try:
+        post = get_public_post(**request.view_args)
+    except NotFound as missing:
+        return vary_on_htmx(make_response(render_template("errors/error.html", error=missing), 404))
+    form = CommentForm()
+    form.parent_id.data = getattr(top_level_comment(post, form.parent_id.data), "id", None)
+    alert = TOO_FAST.format(seconds=seconds)
+    response = _form_again(post, form, 429, alert=alert, retarget=True)
+    response.headers["Retry-After"] = str(seconds)
+    return vary_on_htmx(response)
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(error: RequestEntityTooLarge):
+    """Say a comment is over the size limit; for htmx only the alert changes, keeping the text."""
+    if request.endpoint != "comments.create" or not is_htmx():
+        return errors.too_large(error)
+    limit = size_words(current_app.config.get("MAX_CONTENT_LENGTH") or 0)
+    response = make_response(
+        render_template("comments/_alert.html", alert=TOO_LARGE.format(limit=limit)), 413
+    )
+    response.headers["HX-Retarget"] = "#comment-form-alert"
+    response.headers["HX-Reswap"] = "outerHTML"
+    return vary_on_htmx(response)
+
+
 def new_form(
     post: Post,
     replyto: int | None = None,
@@ -194,6 +246,7 @@ def new_form(
 ) -> CommentForm:
     """Return a blank comment form, pre-filled with the remembered author (or the writer's name)."""
     form = CommentForm(formdata=None)
+    form.issued.data = spam.form_stamp()
     author = remembered_author() if author is None else author
     if author:
         form.author_name.data = author.get("name", "")
