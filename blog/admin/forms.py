@@ -203,7 +203,9 @@ class DiscussionForm(FlaskForm):
     min_seconds = IntegerField(
         "Send comments written faster than this to spam (seconds)",
         validators=[InputRequired(), NumberRange(min=0, max=3600)],
-        description="Counted from when the form was shown; no person writes in 3 s. 0 turns it off.",
+        description=(
+            "Counted from when the form was shown; no person writes in 3 s. 0 turns it off."
+        ),
     )
     flood_seconds = IntegerField(
         "At most one comment per address every (seconds)",

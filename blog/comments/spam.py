@@ -68,7 +68,7 @@ def min_seconds() -> int:
 
 
 def robot_verdict(form: CommentForm) -> str | None:
-    """Return why the form looks sent by a robot (honeypot filled, too fast, bad stamp), else None."""
+    """Return why the form looks sent by a robot (honeypot, too fast, bad stamp), else None."""
     settings = DiscussionSettings.load()
     if settings.honeypot and form.subject.data:
         return "Filled in the hidden robot trap (honeypot)"

@@ -17,18 +17,18 @@ from flask import (
     render_template,
     request,
 )
+from flask_limiter import RateLimitExceeded
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from itsdangerous import BadSignature, URLSafeSerializer
-from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 
 from blog import errors
-from blog.errors import size_words
 from blog.comments import spam
 from blog.comments.forms import CommentForm
 from blog.comments.spam import comments_open
 from blog.content import add_comment
+from blog.errors import size_words
 from blog.extensions import db, limiter
 from blog.htmx import is_htmx, vary_on_htmx
 from blog.models import Comment, CommentStatus, Post
@@ -47,7 +47,9 @@ CLOSED = "Comments are closed."
 EXPIRED = (
     "Your comment could not be sent: the form had expired. It is still here: please send it again."
 )
-TOO_FAST = "You're commenting too fast — try again in {seconds} seconds. Your comment is still here."
+TOO_FAST = (
+    "You're commenting too fast — try again in {seconds} seconds. Your comment is still here."
+)
 DUPLICATE = (
     "You already sent this comment here today{held}. Change it if you meant to say something new."
 )
