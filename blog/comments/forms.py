@@ -30,8 +30,13 @@ def _http_url(form: FlaskForm, field: StringField) -> None:
     """Refuse a website that is not a plain http(s) address (javascript:, data:, ...)."""
     if not field.data:
         return
-    parts = urlsplit(field.data)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or " " in field.data:
+    try:
+        parts = urlsplit(field.data)
+        hostname = parts.hostname  # reading it checks the port and [IPv6] brackets
+        parts.port  # noqa: B018
+    except ValueError:  # "Invalid IPv6 URL", "Port out of range": not an address either
+        hostname = None
+    if not hostname or parts.scheme.lower() not in ("http", "https") or " " in field.data:
         raise ValidationError(
             "Enter a web address that starts with http:// or https://, like https://example.org/."
         )

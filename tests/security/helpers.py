@@ -97,7 +97,8 @@ def template_hx_attributes() -> frozenset[str]:
     """Return every htmx attribute name our templates write (data-hx-* and hx-*)."""
     names: set[str] = set()
     for path in TEMPLATES.rglob("*.html"):
-        names.update(re.findall(r"\b((?:data-)?hx-[\w:-]+)=", path.read_text()))
+        # With a value (data-hx-get="...") or without (data-hx-disable).
+        names.update(re.findall(r"\b((?:data-)?hx-[\w:-]+)(?=[=\s>])", path.read_text()))
     return frozenset(names)
 
 
