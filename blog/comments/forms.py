@@ -49,9 +49,11 @@ def _newlines(value: str | None) -> str | None:
 
 def _parent_id(value: str | None) -> int | None:
     try:
-        return int(value) if value else None
+        number = int(value) if value else None
     except (TypeError, ValueError):
         return None
+    # An id the database cannot hold (beyond 64 bits) is no comment's.
+    return number if number is not None and 0 < number < 2**63 else None
 
 
 class CommentForm(FlaskForm):

@@ -43,6 +43,7 @@ HELD_COOKIE = "comment_held"
 HELD_KEEP = 50
 HELD_SECONDS = 60 * 60 * 24 * 90
 POLL_BATCH = 100
+MAX_ROW_ID = 2**63 - 1  # the largest integer PostgreSQL and SQLite store
 CLOSED = "Comments are closed."
 EXPIRED = (
     "Your comment could not be sent: the form had expired. It is still here: please send it again."
@@ -59,6 +60,14 @@ TOO_LARGE = (
 )
 
 
+def row_id(value: str) -> int:
+    """Read a comment id from a form or query: a whole number the database can hold, else none."""
+    number = int(value)
+    if not 0 <= number <= MAX_ROW_ID:
+        raise ValueError("out of range")
+    return number
+
+
 @bp.after_request
 def add_vary(response: Response) -> Response:
     return vary_on_htmx(response)
@@ -67,7 +76,7 @@ def add_vary(response: Response) -> Response:
 @bp.app_template_global()
 def comment_form(post: Post) -> CommentForm:
     """Return the empty comment form for post, under ?replyto=N when the reader is replying."""
-    return new_form(post, replyto=request.args.get("replyto", type=int))
+    return new_form(post, replyto=request.args.get("replyto", type=row_id))
 
 
 bp.add_app_template_global(comments_open)
@@ -116,7 +125,7 @@ def create(year: int, month: int, slug: str):
     db.session.commit()
     author = _author(form) if form.remember.data else None
     if is_htmx():
-        after = request.form.get("after", type=int)
+        after = request.form.get("after", type=row_id)
         news = _approved_after(post, after) if after is not None else []
         if comment.status != CommentStatus.APPROVED or comment not in news:
             news = sorted([*news, comment], key=lambda c: c.id)
@@ -146,7 +155,7 @@ def poll(year: int, month: int, slug: str):
     """Send the comments published after ?after=N (204 when there are none), in one query."""
     if not is_htmx():
         return redirect(post_url(get_public_post(year, month, slug), _anchor="comments"), 303)
-    after = request.args.get("after", type=int)
+    after = request.args.get("after", type=row_id)
     if after is None:
         abort(400, "Say which comments you already have: ?after=<the last comment id>.")
     rows = db.session.execute(
@@ -177,7 +186,7 @@ def poll(year: int, month: int, slug: str):
 def form(year: int, month: int, slug: str):
     """Send the comment form, moved under the comment being answered when ?replyto=N."""
     post = get_public_post(year, month, slug)
-    replyto = request.args.get("replyto", type=int)
+    replyto = request.args.get("replyto", type=row_id)
     if not is_htmx():
         return redirect(post_url(post, replyto=replyto, _anchor="comment-form"), 303)
     if not comments_open(post):
