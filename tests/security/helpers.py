@@ -1,8 +1,8 @@
 """Tools of the hostile-input suite: the payload corpus, the page checker, URL walkers, fuzzing.
 
-Phase 2 (the comment endpoint) plugs in here: `visitor_inputs`-style tests call
-`executable_content()` on every page that shows a comment, `fuzz_requests()` takes the
-comment form's fields, and `rule_urls()` already finds the new routes in `app.url_map`.
+The comment endpoint's tests use them too: test_comment_xss.py calls `executable_content()`
+on every page that shows a comment, test_fuzz.py gives `fuzz_requests()` the comment form's
+fields (htmx answers checked by `assert_fragment_answers_well`).
 """
 
 from __future__ import annotations
@@ -399,9 +399,9 @@ def fuzz_requests(
     """Send path many generated field values (query string for GET, form body else); check each.
 
     fields maps a field name to a strategy of already percent-encoded values
-    (`field_values()` is the hostile default). Phase 2 fuzzes the comment form with
+    (`field_values()` is the hostile default), e.g. the comment form:
     `fuzz_requests(client, url, {"author_name": field_values(), ...}, method="POST",
-    headers={"X-CSRFToken": csrf_token(client)})`.
+    headers={"X-CSRFToken": csrf_token(client)})`. check judges each response.
     """
 
     @settings(

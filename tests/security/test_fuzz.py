@@ -35,7 +35,7 @@ def test_url_parts_survive_anything(client, demo):
 
 
 def test_form_bodies_with_any_bytes_are_parsed(app, client):
-    """The comment form (phase 2) reuses fuzz_requests with method="POST"; here a probe route."""
+    """Any bytes in a form body are parsed, shown on a probe route that echoes the form."""
     from flask import request
 
     @app.post("/__echo")
