@@ -207,13 +207,7 @@ def csrf_error(error: CSRFError):
     """
     if request.endpoint != "comments.create":
         return errors.csrf_error(error)
-    try:
-        post = get_public_post(**request.view_args)
-    except NotFound as missing:
-        return vary_on_htmx(make_response(render_template("errors/error.html", error=missing), 404))
-    form = CommentForm()
-    form.parent_id.data = getattr(top_level_comment(post, form.parent_id.data), "id", None)
-    return vary_on_htmx(_form_again(post, form, 400, alert=EXPIRED, retarget=True))
+    return _refused(400, EXPIRED)
 
 
 @bp.errorhandler(RateLimitExceeded)
@@ -223,16 +217,10 @@ def too_fast(error: RateLimitExceeded):
         return errors.http_error(error)
     limit = limiter.current_limit
     seconds = max(1, int(limit.reset_at - time.time())) if limit else 15
-    try:
-        post = get_public_post(**request.view_args)
-    except NotFound as missing:
-        return vary_on_htmx(make_response(render_template("errors/error.html", error=missing), 404))
-    form = CommentForm()
-    form.parent_id.data = getattr(top_level_comment(post, form.parent_id.data), "id", None)
-    alert = TOO_FAST.format(seconds=seconds)
-    response = _form_again(post, form, 429, alert=alert, retarget=True)
-    response.headers["Retry-After"] = str(seconds)
-    return vary_on_htmx(response)
+    response = _refused(429, TOO_FAST.format(seconds=seconds))
+    if response.status_code == 429:
+        response.headers["Retry-After"] = str(seconds)
+    return response
 
 
 @bp.errorhandler(RequestEntityTooLarge)
@@ -328,6 +316,17 @@ def _form_again(
             response.headers["HX-Reswap"] = "outerHTML"
         return response
     return make_response(render_detail(post, form=form, alert=alert), status)
+
+
+def _refused(status: int, alert: str) -> Response:
+    """Give a comment refused before its view ran back to the reader, with why (404: no post)."""
+    try:
+        post = get_public_post(**request.view_args)
+    except NotFound as missing:
+        return vary_on_htmx(make_response(render_template("errors/error.html", error=missing), 404))
+    form = CommentForm()
+    form.parent_id.data = getattr(top_level_comment(post, form.parent_id.data), "id", None)
+    return vary_on_htmx(_form_again(post, form, status, alert=alert, retarget=True))
 
 
 def _closed(post: Post, form: CommentForm) -> Response:

@@ -7,17 +7,16 @@ limits on (the other browser tests turn both off).
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 from flask import current_app
 
-from blog.content import save_post
 from blog.extensions import db, limiter
-from blog.models import Comment, CommentStatus, Post, PostStatus, User, utcnow
+from blog.models import Comment, CommentStatus
 from blog.templating import post_url
 from tests.conftest import base_config
+from tests.helpers import publish_post
 
 
 @pytest.fixture
@@ -28,19 +27,7 @@ def app_config(database_uri) -> dict:
 @pytest.fixture
 def post_page(app, live_server) -> str:
     limiter.reset()
-    user = User(username="writer", display_name="Nell Carrow", password_hash="")
-    db.session.add(user)
-    db.session.flush()
-    post = save_post(
-        Post(),
-        title="Talking back",
-        body="A post readers answer.",
-        author_id=user.id,
-        tags=[],
-        status=PostStatus.PUBLISHED,
-        published_at=utcnow() - timedelta(days=1),
-    )
-    db.session.commit()
+    post = publish_post()
     with current_app.test_request_context():
         url = live_server + post_url(post)
     db.session.close()

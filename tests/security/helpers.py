@@ -344,11 +344,16 @@ def same_origin(location: str, host: str = "localhost") -> bool:
 # --- Fuzzing ---------------------------------------------------------------------------------
 
 
-def assert_answers_well(response) -> None:
-    """Never a 5xx, never a stack trace; every 4xx tells the reader in words what went wrong."""
+def _no_crash(response) -> str:
     body = response.get_data(as_text=True)
     assert response.status_code < 500, f"{response.status_code}: {main_text(body)[:300]}"
     assert "Traceback" not in body
+    return body
+
+
+def assert_answers_well(response) -> None:
+    """Never a 5xx, never a stack trace; every 4xx tells the reader in words what went wrong."""
+    body = _no_crash(response)
     if response.status_code >= 400 and response.mimetype == "text/html":
         text = main_text(body)
         assert len(text) >= 20, f"{response.status_code} without a message: {text!r}"
@@ -356,9 +361,7 @@ def assert_answers_well(response) -> None:
 
 def assert_fragment_answers_well(response) -> None:
     """An htmx answer: never a 5xx or a trace; a 4xx fragment says in words what went wrong."""
-    body = response.get_data(as_text=True)
-    assert response.status_code < 500, f"{response.status_code}: {body[:300]}"
-    assert "Traceback" not in body
+    body = _no_crash(response)
     if response.status_code >= 400 and response.mimetype == "text/html":
         root = parse(body)
         said = [

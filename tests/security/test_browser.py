@@ -163,27 +163,13 @@ def test_no_page_type_breaks_the_csp(app, demo, live_server, csp_page):
 
 def test_comment_payloads_typed_into_the_form_never_run(app, live_server, xss_page):
     """A sample of payloads in every comment field, sent with htmx, shown in place and reloaded."""
-    from datetime import timedelta
-
     from flask import current_app
 
     from blog.content import add_comment
-    from blog.models import utcnow
     from blog.templating import post_url
+    from tests.helpers import publish_post
 
-    author = User(username="writer", display_name="Nell Carrow", password_hash="")
-    db.session.add(author)
-    db.session.flush()
-    post = save_post(
-        Post(),
-        title="Type anything",
-        body="A form for hostile readers.",
-        author_id=author.id,
-        tags=[],
-        status=PostStatus.PUBLISHED,
-        published_at=utcnow() - timedelta(days=1),
-    )
-    db.session.flush()
+    post = publish_post("Type anything", "A form for hostile readers.")
     add_comment(post, author_name="First", body="A comment to reply to.")
     db.session.commit()
     with current_app.test_request_context():

@@ -7,33 +7,22 @@ comment feeds and the back office queue are parsed the way a browser does: nothi
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import sqlalchemy as sa
 from flask import current_app
 
-from blog.content import save_post
 from blog.extensions import db
-from blog.models import Comment, CommentStatus, Post, PostStatus, utcnow
+from blog.models import Comment, CommentStatus
 from blog.templating import post_url
 from tests.admin_helpers import login, make_writer
+from tests.helpers import publish_post
 from tests.security.helpers import PAYLOADS, executable_content, feed_html, parse
 
 HX = {"HX-Request": "true"}
 
 
 def test_payloads_in_every_comment_field_never_execute(app, client):
-    writer = make_writer()
-    post = save_post(
-        Post(),
-        title="Say anything",
-        body="Readers' words, hostile ones too.",
-        author_id=writer.id,
-        tags=[],
-        status=PostStatus.PUBLISHED,
-        published_at=utcnow() - timedelta(days=1),
-    )
-    db.session.commit()
+    make_writer()  # for the back office
+    post = publish_post("Say anything", "Readers' words, hostile ones too.")
     with current_app.test_request_context():
         page = post_url(post)
     comments = page + "comments"

@@ -18,11 +18,11 @@ from flask import current_app
 from itsdangerous import URLSafeSerializer
 
 from blog.comments import spam
-from blog.content import save_post
 from blog.discussion import DiscussionSettings
 from blog.extensions import db, limiter
-from blog.models import Comment, CommentStatus, Post, PostStatus, User, utcnow
+from blog.models import Comment, CommentStatus, Post, utcnow
 from blog.templating import post_url
+from tests.helpers import publish_post
 
 CSS = Path(spam.__file__).parents[2] / "static" / "css" / "blog.css"
 FORGED = "Form timestamp missing or forged"
@@ -37,20 +37,7 @@ def app_config(app_config):
 @pytest.fixture
 def post(app) -> Post:
     limiter.reset()
-    writer = User(username="writer", display_name="Nell Carrow", password_hash="")
-    db.session.add(writer)
-    db.session.flush()
-    post = save_post(
-        Post(),
-        title="Talking back",
-        body="A post readers answer.",
-        author_id=writer.id,
-        tags=[],
-        status=PostStatus.PUBLISHED,
-        published_at=utcnow() - timedelta(days=1),
-    )
-    db.session.commit()
-    return post
+    return publish_post()
 
 
 def settings(**changes) -> None:
