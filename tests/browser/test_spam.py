@@ -9,12 +9,12 @@ from __future__ import annotations
 import re
 
 import pytest
-import sqlalchemy as sa
 from flask import current_app
 
 from blog.extensions import db, limiter
-from blog.models import Comment, CommentStatus
+from blog.models import CommentStatus
 from blog.templating import post_url
+from tests.browser.test_comments import comments_in_db
 from tests.conftest import base_config
 from tests.helpers import publish_post
 
@@ -32,13 +32,6 @@ def post_page(app, live_server) -> str:
         url = live_server + post_url(post)
     db.session.close()
     return url
-
-
-def comments_in_db() -> list[Comment]:
-    try:
-        return list(db.session.scalars(sa.select(Comment).order_by(Comment.id)))
-    finally:
-        db.session.close()
 
 
 def send(page) -> int:

@@ -23,6 +23,7 @@ from blog.extensions import db, limiter
 from blog.models import Comment, CommentStatus, Post, utcnow
 from blog.templating import post_url
 from tests.helpers import publish_post
+from tests.test_admin_discussion import _settings
 
 CSS = Path(spam.__file__).parents[2] / "static" / "css" / "blog.css"
 FORGED = "Form timestamp missing or forged"
@@ -40,12 +41,7 @@ def post(app) -> Post:
     return publish_post()
 
 
-def settings(**changes) -> None:
-    current = DiscussionSettings.load()
-    for name, value in changes.items():
-        setattr(current, name, value)
-    current.save()
-    db.session.commit()
+settings = _settings  # change the discussion settings, as the back office does
 
 
 def page_of(post: Post) -> str:
