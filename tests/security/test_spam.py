@@ -367,3 +367,72 @@ def test_over_a_megabyte_with_htmx_is_413_in_the_alert_only(client, post):
     plain = client.post(url, data=form)
     assert plain.status_code == 413 and "at most 1 MB" in plain.get_data(as_text=True)
     assert stored() == []
+
+
+# --- Several processes: the limits shared through Redis --------------------------------------
+
+
+@pytest.fixture
+def redis_uri():
+    """Start a throwaway Redis on a free loopback port; yield its URI; stop it."""
+    import shutil
+    import socket
+    import subprocess
+
+    from tests.conftest import require
+
+    require(shutil.which("redis-server") is not None, "Redis", "redis-server")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        import redis
+
+        client = redis.Redis(port=port)
+        for _ in range(100):
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        client.close()
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def test_the_flood_limit_is_counted_in_redis(app_config, post, redis_uri):
+    """With RATELIMIT_STORAGE_URI=redis://, the count lives in Redis, shared by every worker."""
+    import redis
+
+    from blog import create_app
+
+    other = create_app({**app_config, "RATELIMIT_STORAGE_URI": redis_uri})
+    store = redis.Redis.from_url(redis_uri)
+    try:
+        with other.app_context():
+            client = other.test_client()
+            assert send(client, post).status_code == 303
+            assert any(b"comments.create" in key for key in store.keys("*")), store.keys("*")
+            assert send(client, post, body="Again at once.").status_code == 429
+            # Forget the count in Redis: the process holds none of its own.
+            store.flushall()
+            assert send(client, post, body="Again, after the flush.").status_code == 303
+    finally:
+        store.close()
+    assert len(stored()) == 2
