@@ -21,6 +21,8 @@ class Defaults:
     COMMENTS_POLL_SECONDS = 30
     # "Remember me" keeps a commenter's name, email and website this long (seconds).
     COMMENTS_REMEMBER_SECONDS = 60 * 60 * 24 * 365
+    # Overrides the "faster than this is a robot" discussion setting when not None (tests: 0).
+    COMMENT_MIN_SECONDS: int | None = None
 
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     SQLALCHEMY_RECORD_QUERIES = False

@@ -47,6 +47,15 @@ class DiscussionSettings:
     max_links: int = 2
     # Words, emails (or @domains) and IPs (or networks) whose comments go to spam.
     blocklist: list[str] = field(default_factory=list)
+    # A hidden field only robots fill in: a comment that fills it goes to spam.
+    honeypot: bool = True
+    # A comment sent sooner than this many seconds after the form was shown goes to spam; 0 off.
+    min_seconds: int = 3
+    # Per IP address: at most one comment every flood_seconds, and hourly_limit an hour; 0 off.
+    flood_seconds: int = 15
+    hourly_limit: int = 20
+    # Refuse the same text on the same post from the same person within a day.
+    refuse_duplicates: bool = True
 
     @classmethod
     def load(cls) -> DiscussionSettings:
@@ -74,6 +83,11 @@ class DiscussionSettings:
             close_after_days=_non_negative(stored.get("close_after_days"), 0),
             max_links=_non_negative(stored.get("max_links"), defaults.max_links),
             blocklist=[str(e) for e in stored.get("blocklist", []) if str(e).strip()],
+            honeypot=bool(stored.get("honeypot", defaults.honeypot)),
+            min_seconds=_non_negative(stored.get("min_seconds"), defaults.min_seconds),
+            flood_seconds=_non_negative(stored.get("flood_seconds"), defaults.flood_seconds),
+            hourly_limit=_non_negative(stored.get("hourly_limit"), defaults.hourly_limit),
+            refuse_duplicates=bool(stored.get("refuse_duplicates", defaults.refuse_duplicates)),
         )
 
     def save(self) -> None:

@@ -20,7 +20,7 @@ UNAVAILABLE = (
 )
 
 
-def _size(limit: int) -> str:
+def size_words(limit: int) -> str:
     """Say a byte count the way people read it: 1 MB, 64 KB, 500 bytes."""
     for unit, size in (("MB", 1024 * 1024), ("KB", 1024)):
         if limit >= size:
@@ -39,22 +39,26 @@ def csrf_error(error: CSRFError):
     return render_template("errors/error.html", error=error, heading=heading), 400
 
 
+def http_error(error: HTTPException):
+    """Show an HTTP error's page: its status and what the reader can do."""
+    return render_template("errors/error.html", error=error), error.code
+
+
+def too_large(error: RequestEntityTooLarge):
+    """Say what the size limit is, and that shortening and sending again works."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    most = f" (at most {size_words(limit)})" if limit else ""
+    error.description = (
+        f"What you sent is larger than this blog accepts{most}. "
+        "Go back, shorten it and send it again."
+    )
+    heading = "That was too much to send"
+    return render_template("errors/error.html", error=error, heading=heading), 413
+
+
 def init_app(app: Flask) -> None:
-    @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException):
-        return render_template("errors/error.html", error=error), error.code
-
-    @app.errorhandler(RequestEntityTooLarge)
-    def too_large(error: RequestEntityTooLarge):
-        limit = current_app.config.get("MAX_CONTENT_LENGTH")
-        most = f" (at most {_size(limit)})" if limit else ""
-        error.description = (
-            f"What you sent is larger than this blog accepts{most}. "
-            "Go back, shorten it and send it again."
-        )
-        heading = "That was too much to send"
-        return render_template("errors/error.html", error=error, heading=heading), 413
-
+    app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(RequestEntityTooLarge, too_large)
     app.register_error_handler(CSRFError, csrf_error)
 
     @app.errorhandler(InternalServerError)

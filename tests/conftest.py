@@ -67,6 +67,8 @@ def base_config(database_uri: str, **extra) -> dict:
         "SECRET_KEY": "test-secret-key",
         "SQLALCHEMY_DATABASE_URI": database_uri,
         "RATELIMIT_ENABLED": False,
+        # Browser tests send the comment form at once; tests/security/test_spam.py sets None.
+        "COMMENT_MIN_SECONDS": 0,
         "SERVER_NAME": None,
         **extra,
     }

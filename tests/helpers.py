@@ -23,6 +23,30 @@ def post_by_slug(slug: str) -> Post:
     return db.session.scalar(sa.select(Post).where(Post.slug == slug))
 
 
+def publish_post(title: str = "Talking back", body: str = "A post readers answer.") -> Post:
+    """Publish a post open to comments, dated yesterday, by a new writer; commit and return it."""
+    from datetime import timedelta
+
+    from blog.content import save_post
+    from blog.models import PostStatus, User, utcnow
+
+    number = db.session.scalar(sa.select(sa.func.count(User.id))) + 1
+    writer = User(username=f"writer{number}", display_name="Nell Carrow", password_hash="")
+    db.session.add(writer)
+    db.session.flush()
+    post = save_post(
+        Post(),
+        title=title,
+        body=body,
+        author_id=writer.id,
+        tags=[],
+        status=PostStatus.PUBLISHED,
+        published_at=utcnow() - timedelta(days=1),
+    )
+    db.session.commit()
+    return post
+
+
 def path_of(post: Post) -> str:
     """Return the permalink path of a published post."""
     return f"/{post.published_at:%Y/%m}/{post.slug}/"

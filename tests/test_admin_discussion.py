@@ -178,6 +178,11 @@ def test_settings_page_saves_the_policy(client_in):
             "close_after_days": "14",
             "max_links": "3",
             "blocklist": "casino\r\n\r\n  @bad.example \r\nCASINO\r\n10.0.0.0/8",
+            # The spam defences: the honeypot box left unticked turns it off.
+            "min_seconds": "5",
+            "flood_seconds": "30",
+            "hourly_limit": "0",
+            "refuse_duplicates": "y",
         },
     )
     assert response.status_code == 303
@@ -187,11 +192,20 @@ def test_settings_page_saves_the_policy(client_in):
         close_after_days=14,
         max_links=3,
         blocklist=["casino", "@bad.example", "10.0.0.0/8"],
+        honeypot=False,
+        min_seconds=5,
+        flood_seconds=30,
+        hourly_limit=0,
+        refuse_duplicates=True,
     )
     tree = parse(client_in.get("/admin/settings").data)
     assert tree.find(".//h:textarea[@name='blocklist']", NS).text.strip() == (
         "casino\n@bad.example\n10.0.0.0/8"
     )
+    assert tree.find(".//h:input[@name='honeypot']", NS).get("checked") is None
+    assert tree.find(".//h:input[@name='refuse_duplicates']", NS).get("checked") is not None
+    assert tree.find(".//h:input[@name='min_seconds']", NS).get("value") == "5"
+    assert tree.find(".//h:input[@name='hourly_limit']", NS).get("value") == "0"
 
 
 def test_settings_page_refuses_bad_numbers_keeping_the_rest(client_in):

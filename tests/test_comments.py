@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import lxml.html
@@ -65,7 +66,14 @@ def token(client, page_url: str) -> str:
 
 
 def fields(**values) -> dict[str, str]:
-    data = {"author_name": "Ada", "author_email": "", "author_url": "", "body": "Hello there."}
+    """Return a comment form as a person sends it: filled in a minute after it was shown."""
+    data = {
+        "author_name": "Ada",
+        "author_email": "",
+        "author_url": "",
+        "body": "Hello there.",
+        "issued": spam.form_stamp(time.time() - 60),
+    }
     data.update(values)
     return data
 
@@ -419,7 +427,9 @@ def test_held_comment_is_shown_only_to_its_author(app, client, hx, post, monkeyp
 
     # With htmx the author sees it in place, marked, and the live region says so.
     second = client.post(
-        comments, data=fields(csrf_token=token(client, page), after="0"), headers=hx
+        comments,
+        data=fields(csrf_token=token(client, page), after="0", body="And another thing."),
+        headers=hx,
     )
     doc = parse(second)
     article = one(doc, "//article[contains(@class, 'comment-pending')]")
@@ -446,7 +456,9 @@ def test_replies_nest_one_level(client, hx, post):
     assert reply.parent_id == top.id
     # A reply to the reply attaches to the top-level comment.
     response = client.post(
-        comments, data=fields(csrf_token=csrf, parent_id=str(reply.id), after="0"), headers=hx
+        comments,
+        data=fields(csrf_token=csrf, parent_id=str(reply.id), after="0", body="Agreed."),
+        headers=hx,
     )
     nested = stored()[-1]
     assert nested.parent_id == top.id

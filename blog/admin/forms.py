@@ -196,4 +196,28 @@ class DiscussionForm(FlaskForm):
             "(203.0.113.0/24). Matching comments go to spam."
         ),
     )
+    honeypot = BooleanField(
+        "Send comments that fill in the hidden robot trap to spam",
+        description="An extra field readers never see; form-filling robots fill it in.",
+    )
+    min_seconds = IntegerField(
+        "Send comments written faster than this to spam (seconds)",
+        validators=[InputRequired(), NumberRange(min=0, max=3600)],
+        description=(
+            "Counted from when the form was shown; no person writes in 3 s. 0 turns it off."
+        ),
+    )
+    flood_seconds = IntegerField(
+        "At most one comment per address every (seconds)",
+        validators=[InputRequired(), NumberRange(min=0, max=86_400)],
+        description="A faster reader is asked to wait and keeps the text. 0 turns it off.",
+    )
+    hourly_limit = IntegerField(
+        "At most this many comments per address an hour",
+        validators=[InputRequired(), NumberRange(min=0, max=10_000)],
+        description="0 turns it off.",
+    )
+    refuse_duplicates = BooleanField(
+        "Refuse the same comment twice on a post from the same person within a day",
+    )
     submit = SubmitField("Save settings")

@@ -493,9 +493,12 @@ def reply(comment_id: int):
 # --- Settings ---------------------------------------------------------------------------------
 
 
+SPAM_SETTINGS = ("honeypot", "min_seconds", "flood_seconds", "hourly_limit", "refuse_duplicates")
+
+
 @bp.route("/admin/settings", methods=["GET", "POST"])
 def settings():
-    """Edit the discussion settings: moderation, auto-close, link limit, blocklist."""
+    """Edit the discussion settings: moderation, auto-close, links, blocklist, spam defences."""
     current = DiscussionSettings.load()
     form = DiscussionForm()
     if request.method == "GET":
@@ -503,12 +506,15 @@ def settings():
         form.close_after_days.data = current.close_after_days
         form.max_links.data = current.max_links
         form.blocklist.data = "\n".join(current.blocklist)
+        for name in SPAM_SETTINGS:
+            getattr(form, name).data = getattr(current, name)
     elif form.validate_on_submit():
         DiscussionSettings(
             moderation=form.moderation.data,
             close_after_days=form.close_after_days.data,
             max_links=form.max_links.data,
             blocklist=parse_blocklist(form.blocklist.data or ""),
+            **{name: getattr(form, name).data for name in SPAM_SETTINGS},
         ).save()
         db.session.commit()
         flash("Discussion settings saved.")

@@ -30,8 +30,13 @@ def _http_url(form: FlaskForm, field: StringField) -> None:
     """Refuse a website that is not a plain http(s) address (javascript:, data:, ...)."""
     if not field.data:
         return
-    parts = urlsplit(field.data)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or " " in field.data:
+    try:
+        parts = urlsplit(field.data)
+        hostname = parts.hostname  # reading it checks the port and [IPv6] brackets
+        parts.port  # noqa: B018
+    except ValueError:  # "Invalid IPv6 URL", "Port out of range": not an address either
+        hostname = None
+    if not hostname or parts.scheme.lower() not in ("http", "https") or " " in field.data:
         raise ValidationError(
             "Enter a web address that starts with http:// or https://, like https://example.org/."
         )
@@ -44,9 +49,11 @@ def _newlines(value: str | None) -> str | None:
 
 def _parent_id(value: str | None) -> int | None:
     try:
-        return int(value) if value else None
+        number = int(value) if value else None
     except (TypeError, ValueError):
         return None
+    # An id the database cannot hold (beyond 64 bits) is no comment's.
+    return number if number is not None and 0 < number < 2**63 else None
 
 
 class CommentForm(FlaskForm):
@@ -100,3 +107,8 @@ class CommentForm(FlaskForm):
         "Remember my name, email and website on this browser", id="comment-remember"
     )
     parent_id = HiddenField(filters=[_parent_id])
+    # Spam defences (blog.comments.spam): a field people never see, and when the form was shown.
+    subject = StringField(
+        "Leave this field empty: it is a trap for robots", id="comment-subject", filters=[_strip]
+    )
+    issued = HiddenField(id="comment-issued")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,17 +17,19 @@ from flask import (
     render_template,
     request,
 )
+from flask_limiter import RateLimitExceeded
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from itsdangerous import BadSignature, URLSafeSerializer
-from werkzeug.exceptions import NotFound
+from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 
 from blog import errors
 from blog.comments import spam
 from blog.comments.forms import CommentForm
 from blog.comments.spam import comments_open
 from blog.content import add_comment
-from blog.extensions import db
+from blog.errors import size_words
+from blog.extensions import db, limiter
 from blog.htmx import is_htmx, vary_on_htmx
 from blog.models import Comment, CommentStatus, Post
 from blog.posts.views import POST_PATH, get_public_post, render_detail
@@ -40,10 +43,29 @@ HELD_COOKIE = "comment_held"
 HELD_KEEP = 50
 HELD_SECONDS = 60 * 60 * 24 * 90
 POLL_BATCH = 100
+MAX_ROW_ID = 2**63 - 1  # the largest integer PostgreSQL and SQLite store
 CLOSED = "Comments are closed."
 EXPIRED = (
     "Your comment could not be sent: the form had expired. It is still here: please send it again."
 )
+TOO_FAST = (
+    "You're commenting too fast — try again in {seconds} seconds. Your comment is still here."
+)
+DUPLICATE = (
+    "You already sent this comment here today{held}. Change it if you meant to say something new."
+)
+TOO_LARGE = (
+    "Your comment could not be sent: it is larger than this blog accepts (at most {limit}). "
+    "Nothing you typed was lost; please shorten it and send it again."
+)
+
+
+def row_id(value: str) -> int:
+    """Read a comment id from a form or query: a whole number the database can hold, else none."""
+    number = int(value)
+    if not 0 <= number <= MAX_ROW_ID:
+        raise ValueError("out of range")
+    return number
 
 
 @bp.after_request
@@ -54,7 +76,7 @@ def add_vary(response: Response) -> Response:
 @bp.app_template_global()
 def comment_form(post: Post) -> CommentForm:
     """Return the empty comment form for post, under ?replyto=N when the reader is replying."""
-    return new_form(post, replyto=request.args.get("replyto", type=int))
+    return new_form(post, replyto=request.args.get("replyto", type=row_id))
 
 
 bp.add_app_template_global(comments_open)
@@ -68,6 +90,8 @@ def last_comment_id(threads: list[tuple[Comment, list[Comment]]]) -> int:
 
 
 @bp.post(COMMENTS)
+@limiter.limit(spam.flood_limit, exempt_when=spam.flood_exempt, deduct_when=spam.stored)
+@limiter.limit(spam.hourly_limit, exempt_when=spam.hourly_exempt, deduct_when=spam.stored)
 def create(year: int, month: int, slug: str):
     """Add a comment: htmx gets the new fragments, a plain form post a redirect to the comment."""
     post = get_public_post(year, month, slug)
@@ -78,6 +102,12 @@ def create(year: int, month: int, slug: str):
     if not form.validate_on_submit():
         form.parent_id.data = parent.id if parent else None
         return _form_again(post, form, 422)
+    duplicate = spam.duplicate_of(post, form, request.remote_addr or "")
+    if duplicate is not None:
+        held = "" if duplicate.status == CommentStatus.APPROVED else " (it waits for moderation)"
+        form.body.errors = [DUPLICATE.format(held=held)]
+        form.parent_id.data = parent.id if parent else None
+        return _form_again(post, form, 409, retarget=True)
     status, reason = spam.assess(post, form, request)
     comment = add_comment(
         post,
@@ -95,7 +125,7 @@ def create(year: int, month: int, slug: str):
     db.session.commit()
     author = _author(form) if form.remember.data else None
     if is_htmx():
-        after = request.form.get("after", type=int)
+        after = request.form.get("after", type=row_id)
         news = _approved_after(post, after) if after is not None else []
         if comment.status != CommentStatus.APPROVED or comment not in news:
             news = sorted([*news, comment], key=lambda c: c.id)
@@ -125,7 +155,7 @@ def poll(year: int, month: int, slug: str):
     """Send the comments published after ?after=N (204 when there are none), in one query."""
     if not is_htmx():
         return redirect(post_url(get_public_post(year, month, slug), _anchor="comments"), 303)
-    after = request.args.get("after", type=int)
+    after = request.args.get("after", type=row_id)
     if after is None:
         abort(400, "Say which comments you already have: ?after=<the last comment id>.")
     rows = db.session.execute(
@@ -156,7 +186,7 @@ def poll(year: int, month: int, slug: str):
 def form(year: int, month: int, slug: str):
     """Send the comment form, moved under the comment being answered when ?replyto=N."""
     post = get_public_post(year, month, slug)
-    replyto = request.args.get("replyto", type=int)
+    replyto = request.args.get("replyto", type=row_id)
     if not is_htmx():
         return redirect(post_url(post, replyto=replyto, _anchor="comment-form"), 303)
     if not comments_open(post):
@@ -177,13 +207,34 @@ def csrf_error(error: CSRFError):
     """
     if request.endpoint != "comments.create":
         return errors.csrf_error(error)
-    try:
-        post = get_public_post(**request.view_args)
-    except NotFound as missing:
-        return vary_on_htmx(make_response(render_template("errors/error.html", error=missing), 404))
-    form = CommentForm()
-    form.parent_id.data = getattr(top_level_comment(post, form.parent_id.data), "id", None)
-    return vary_on_htmx(_form_again(post, form, 400, alert=EXPIRED, retarget=True))
+    return _refused(400, EXPIRED)
+
+
+@bp.errorhandler(RateLimitExceeded)
+def too_fast(error: RateLimitExceeded):
+    """Ask a reader who comments too often to wait, saying how long, keeping the comment."""
+    if request.endpoint != "comments.create":
+        return errors.http_error(error)
+    limit = limiter.current_limit
+    seconds = max(1, int(limit.reset_at - time.time())) if limit else 15
+    response = _refused(429, TOO_FAST.format(seconds=seconds))
+    if response.status_code == 429:
+        response.headers["Retry-After"] = str(seconds)
+    return response
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(error: RequestEntityTooLarge):
+    """Say a comment is over the size limit; for htmx only the alert changes, keeping the text."""
+    if request.endpoint != "comments.create" or not is_htmx():
+        return errors.too_large(error)
+    limit = size_words(current_app.config.get("MAX_CONTENT_LENGTH") or 0)
+    response = make_response(
+        render_template("comments/_alert.html", alert=TOO_LARGE.format(limit=limit)), 413
+    )
+    response.headers["HX-Retarget"] = "#comment-form-alert"
+    response.headers["HX-Reswap"] = "outerHTML"
+    return vary_on_htmx(response)
 
 
 def new_form(
@@ -194,6 +245,7 @@ def new_form(
 ) -> CommentForm:
     """Return a blank comment form, pre-filled with the remembered author (or the writer's name)."""
     form = CommentForm(formdata=None)
+    form.issued.data = spam.form_stamp()
     author = remembered_author() if author is None else author
     if author:
         form.author_name.data = author.get("name", "")
@@ -264,6 +316,17 @@ def _form_again(
             response.headers["HX-Reswap"] = "outerHTML"
         return response
     return make_response(render_detail(post, form=form, alert=alert), status)
+
+
+def _refused(status: int, alert: str) -> Response:
+    """Give a comment refused before its view ran back to the reader, with why (404: no post)."""
+    try:
+        post = get_public_post(**request.view_args)
+    except NotFound as missing:
+        return vary_on_htmx(make_response(render_template("errors/error.html", error=missing), 404))
+    form = CommentForm()
+    form.parent_id.data = getattr(top_level_comment(post, form.parent_id.data), "id", None)
+    return vary_on_htmx(_form_again(post, form, status, alert=alert, retarget=True))
 
 
 def _closed(post: Post, form: CommentForm) -> Response:

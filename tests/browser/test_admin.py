@@ -138,7 +138,8 @@ def test_approve_a_held_comment_in_place(demo, live_server, page, errors):
     # The reader sees the approved comment.
     page.goto(f"{live_server}/")
     page.click(f"text={title}")
-    assert page.locator(f"#comment-{held_id}").is_visible()
+    # Wait for the post page: is_visible() alone may still look at the index (it did, once).
+    page.locator(f"#comment-{held_id}").wait_for(state="visible")
     assert errors == []
 
 

@@ -1,8 +1,8 @@
 """Tools of the hostile-input suite: the payload corpus, the page checker, URL walkers, fuzzing.
 
-Phase 2 (the comment endpoint) plugs in here: `visitor_inputs`-style tests call
-`executable_content()` on every page that shows a comment, `fuzz_requests()` takes the
-comment form's fields, and `rule_urls()` already finds the new routes in `app.url_map`.
+The comment endpoint's tests use them too: test_comment_xss.py calls `executable_content()`
+on every page that shows a comment, test_fuzz.py gives `fuzz_requests()` the comment form's
+fields (htmx answers checked by `assert_fragment_answers_well`).
 """
 
 from __future__ import annotations
@@ -97,7 +97,8 @@ def template_hx_attributes() -> frozenset[str]:
     """Return every htmx attribute name our templates write (data-hx-* and hx-*)."""
     names: set[str] = set()
     for path in TEMPLATES.rglob("*.html"):
-        names.update(re.findall(r"\b((?:data-)?hx-[\w:-]+)=", path.read_text()))
+        # With a value (data-hx-get="...") or without (data-hx-disable).
+        names.update(re.findall(r"\b((?:data-)?hx-[\w:-]+)(?=[=\s>])", path.read_text()))
     return frozenset(names)
 
 
@@ -343,14 +344,36 @@ def same_origin(location: str, host: str = "localhost") -> bool:
 # --- Fuzzing ---------------------------------------------------------------------------------
 
 
-def assert_answers_well(response) -> None:
-    """Never a 5xx, never a stack trace; every 4xx tells the reader in words what went wrong."""
+def _no_crash(response) -> str:
     body = response.get_data(as_text=True)
     assert response.status_code < 500, f"{response.status_code}: {main_text(body)[:300]}"
     assert "Traceback" not in body
+    return body
+
+
+def assert_answers_well(response) -> None:
+    """Never a 5xx, never a stack trace; every 4xx tells the reader in words what went wrong."""
+    body = _no_crash(response)
     if response.status_code >= 400 and response.mimetype == "text/html":
         text = main_text(body)
         assert len(text) >= 20, f"{response.status_code} without a message: {text!r}"
+
+
+def assert_fragment_answers_well(response) -> None:
+    """An htmx answer: never a 5xx or a trace; a 4xx fragment says in words what went wrong."""
+    body = _no_crash(response)
+    if response.status_code >= 400 and response.mimetype == "text/html":
+        root = parse(body)
+        said = [
+            " ".join("".join(el.itertext()).split())
+            for el in root.iter()
+            if isinstance(el.tag, str)
+            and (
+                el.get("role") == "alert"
+                or {"form-error", "comments-closed"} & set((el.get("class") or "").split())
+            )
+        ]
+        assert any(len(text) >= 15 for text in said), f"{response.status_code} without a message"
 
 
 def field_values(max_size: int = 400) -> st.SearchStrategy[str]:
@@ -374,13 +397,14 @@ def fuzz_requests(
     method: str = "GET",
     headers: dict[str, str] | None = None,
     max_examples: int = 150,
+    check=assert_answers_well,
 ) -> None:
     """Send path many generated field values (query string for GET, form body else); check each.
 
     fields maps a field name to a strategy of already percent-encoded values
-    (`field_values()` is the hostile default). Phase 2 fuzzes the comment form with
+    (`field_values()` is the hostile default), e.g. the comment form:
     `fuzz_requests(client, url, {"author_name": field_values(), ...}, method="POST",
-    headers={"X-CSRFToken": csrf_token(client)})`.
+    headers={"X-CSRFToken": csrf_token(client)})`. check judges each response.
     """
 
     @settings(
@@ -402,6 +426,6 @@ def fuzz_requests(
                 content_type="application/x-www-form-urlencoded",
                 headers=headers,
             )
-        assert_answers_well(response)
+        check(response)
 
     run()

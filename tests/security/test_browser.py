@@ -156,3 +156,54 @@ def test_no_page_type_breaks_the_csp(app, demo, live_server, csp_page):
             assert csp_page.evaluate("typeof window.htmx") == "object", url
             assert csp_page.evaluate("htmx.config.includeIndicatorStyles") is False
             assert csp_page.evaluate("document.querySelectorAll('style').length") == 0, url
+
+
+# --- Comments: payloads typed into the real form -----------------------------------------
+
+
+def test_comment_payloads_typed_into_the_form_never_run(app, live_server, xss_page):
+    """A sample of payloads in every comment field, sent with htmx, shown in place and reloaded."""
+    from flask import current_app
+
+    from blog.content import add_comment
+    from blog.templating import post_url
+    from tests.helpers import publish_post
+
+    post = publish_post("Type anything", "A form for hostile readers.")
+    add_comment(post, author_name="First", body="A comment to reply to.")
+    db.session.commit()
+    with current_app.test_request_context():
+        url = live_server + post_url(post)
+    db.session.close()
+
+    page = xss_page
+    sample = PAYLOADS[::25]
+    page.goto(url, wait_until="load")
+
+    def send() -> int:
+        with page.expect_response(lambda r: r.request.method == "POST") as answer:
+            page.click("#comment-submit")
+        page.wait_for_function(
+            "!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+        )
+        return answer.value.status
+
+    for i, payload in enumerate(sample):
+        # Website and email as typed: refused in place (422), the form echoing them.
+        page.fill("#comment-author-name", payload[:100])
+        page.fill("#comment-author-email", payload[:254])
+        page.fill("#comment-author-url", payload[:500])
+        page.fill("#comment-body", payload)
+        assert send() == 422, payload
+        assert page.locator("#comment-form .form-error").count() >= 1
+        # Then kept as name and comment, shown in place.
+        page.fill("#comment-author-email", "")
+        page.fill("#comment-author-url", f"https://example.org/{i}")
+        assert send() == 200, payload
+        assert page.locator("#comment-list article.comment").count() == i + 2
+        assert page.url == url, payload
+    page.wait_for_timeout(100)
+    _visit(page, url)  # the whole page, every payload from the database
+    assert page.url == url
+    assert page.locator("#comment-list article.comment").count() == len(sample) + 1
+    assert page.fired == []

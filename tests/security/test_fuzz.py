@@ -35,7 +35,7 @@ def test_url_parts_survive_anything(client, demo):
 
 
 def test_form_bodies_with_any_bytes_are_parsed(app, client):
-    """The comment form (phase 2) reuses fuzz_requests with method="POST"; here a probe route."""
+    """Any bytes in a form body are parsed, shown on a probe route that echoes the form."""
     from flask import request
 
     @app.post("/__echo")
@@ -51,4 +51,57 @@ def test_form_bodies_with_any_bytes_are_parsed(app, client):
         method="POST",
         headers={"X-CSRFToken": csrf_token(client)},
         max_examples=100,
+    )
+
+
+COMMENT_FIELDS = ("author_name", "author_email", "author_url", "body", "subject", "issued")
+
+
+def _comment_fields() -> dict:
+    # Often empty (or plain) where a form is valid without them, so many comments get stored.
+    fields = {name: st.one_of(st.just(""), field_values()) for name in COMMENT_FIELDS}
+    fields["author_name"] = st.one_of(st.just("Ada"), field_values())
+    fields["body"] = st.one_of(field_values(), st.integers(9_990, 12_000).map(lambda n: "b" * n))
+    fields["parent_id"] = st.one_of(field_values(30), st.integers().map(str))
+    fields["remember"] = st.sampled_from(["", "y", "on", "%00", "false"])
+    return fields
+
+
+def _comments_url(app) -> str:
+    from tests.security.helpers import sample_values
+
+    values = sample_values(app)
+    return f"/{values['year']}/{values['month']:02d}/{values['slug']}/comments"
+
+
+def test_comment_endpoint_survives_anything(app, client, demo):
+    """Random names, emails, websites, bodies, trap and stamp values, as a plain form post."""
+    from tests.security.helpers import csrf_token
+
+    url = _comments_url(app)
+    assert client.get(url.removesuffix("comments")).status_code == 200
+    fuzz_requests(
+        client,
+        url,
+        _comment_fields(),
+        method="POST",
+        headers={"X-CSRFToken": csrf_token(client)},
+        max_examples=150,
+    )
+
+
+def test_comment_endpoint_survives_anything_from_htmx(app, client, demo):
+    """The same through htmx: fragments, and every refused one names the problem in place."""
+    from tests.security.helpers import assert_fragment_answers_well, csrf_token
+
+    fields = _comment_fields()
+    fields["after"] = st.one_of(field_values(30), st.integers().map(str))
+    fuzz_requests(
+        client,
+        _comments_url(app),
+        fields,
+        method="POST",
+        headers={"X-CSRFToken": csrf_token(client), "HX-Request": "true"},
+        max_examples=150,
+        check=assert_fragment_answers_well,
     )

@@ -1,0 +1,105 @@
+"""The spam defences as a reader meets them in Chromium: nothing to see, and clear refusals.
+
+Runs with the real defaults: 3 seconds before a form counts as a person's, and the per-IP rate
+limits on (the other browser tests turn both off).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import current_app
+
+from blog.extensions import db, limiter
+from blog.models import CommentStatus
+from blog.templating import post_url
+from tests.browser.test_comments import comments_in_db
+from tests.conftest import base_config
+from tests.helpers import publish_post
+
+
+@pytest.fixture
+def app_config(database_uri) -> dict:
+    return base_config(database_uri, RATELIMIT_ENABLED=True, COMMENT_MIN_SECONDS=None)
+
+
+@pytest.fixture
+def post_page(app, live_server) -> str:
+    limiter.reset()
+    post = publish_post()
+    with current_app.test_request_context():
+        url = live_server + post_url(post)
+    db.session.close()
+    return url
+
+
+def send(page) -> int:
+    """Submit the form with htmx; return the answer's status once htmx has swapped it in."""
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.click("#comment-submit")
+    # Polled from here: the page's CSP (no unsafe-eval) forbids wait_for_function's eval.
+    busy = "!!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+    for _ in range(200):
+        if not page.evaluate(busy):
+            break
+        page.wait_for_timeout(25)
+    return answer.value.status
+
+
+def test_the_trap_is_invisible_and_out_of_the_tab_order(page, post_page):
+    page.goto(post_page)
+    trap = page.locator("#comment-subject")
+    box = trap.bounding_box()
+    assert box is None or box["x"] + box["width"] <= 0  # off screen
+    assert not trap.is_visible() or box["x"] < -1000
+    # Tab from the name through the form never lands in the trap.
+    page.focus("#comment-author-name")
+    visited = []
+    for _ in range(6):
+        page.keyboard.press("Tab")
+        visited.append(page.evaluate("document.activeElement.id"))
+    assert "comment-subject" not in visited and "comment-author-email" in visited
+    # Screen readers skip it: the accessibility tree has no such field.
+    snapshot = page.locator("#comment-form").aria_snapshot()
+    assert "robots" not in snapshot and "Name" in snapshot
+
+
+def test_a_reader_who_waits_is_published_a_quick_robot_is_held(page, post_page):
+    page.goto(post_page)
+    page.fill("#comment-author-name", "Robot")
+    page.fill("#comment-body", "Sent at once.")
+    assert send(page) == 200
+    assert "awaiting moderation" in page.locator("#comment-status").inner_text()
+    [held] = comments_in_db()
+    assert held.status == CommentStatus.SPAM and "less than 3 s" in held.reason
+
+
+def test_flood_429_and_too_large_413_are_shown_in_place_keeping_the_text(page, post_page):
+    page.goto(post_page)
+    page.wait_for_timeout(3100)  # a person's pace
+    page.fill("#comment-author-name", "Ada")
+    page.fill("#comment-body", "My first thought.")
+    assert send(page) == 200
+    page.locator("article.comment", has_text="My first thought.").wait_for()
+    assert comments_in_db()[0].status == CommentStatus.APPROVED
+
+    # At once again: too fast for the flood limit; the message in place, the words kept.
+    page.fill("#comment-body", "And a second one, quickly.")
+    assert send(page) == 429
+    alert = page.locator("#comment-form-alert")
+    assert alert.is_visible()
+    assert re.search(r"You're commenting too fast — try again in \d+ seconds", alert.inner_text())
+    assert page.input_value("#comment-body") == "And a second one, quickly."
+    assert page.input_value("#comment-author-name") == "Ada"
+    assert len(comments_in_db()) == 1
+
+    # Over a megabyte (past the textarea's maxlength, as a script could): 413 in the alert.
+    huge = "x" * (1024 * 1024 + 10)
+    page.evaluate("(text) => { document.getElementById('comment-body').value = text; }", huge)
+    assert send(page) == 413
+    alert = page.locator("#comment-form-alert")
+    assert alert.is_visible() and "at most 1 MB" in alert.inner_text()
+    assert "could not save" not in alert.inner_text()  # not the generic failure message
+    assert page.evaluate("document.getElementById('comment-body').value.length") == len(huge)
+    assert len(comments_in_db()) == 1
