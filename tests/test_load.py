@@ -11,7 +11,6 @@ BLOG_TEST_LOAD_COMMENTERS and BLOG_TEST_LOAD_COMMENTS scale the run (16 x 100 by
 
 from __future__ import annotations
 
-import http.cookiejar
 import os
 import re
 import signal
@@ -34,6 +33,7 @@ from blog.content import save_post
 from blog.extensions import db
 from blog.models import Comment, Post, PostStatus, User
 from tests.conftest import ENGINE
+from tests.helpers import browser_opener, form_fields
 
 COMMENTERS = int(os.environ.get("BLOG_TEST_LOAD_COMMENTERS", 16))
 COMMENTS_EACH = int(os.environ.get("BLOG_TEST_LOAD_COMMENTS", 100))
@@ -49,11 +49,6 @@ LOAD_ENV = {
 
 TOKEN = re.compile(r"load-\d+-\d+-[0-9a-f]{12}")
 ACKNOWLEDGED = {200, 303}
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None  # a 303 is the answer we want to see, not to follow
 
 
 @dataclass
@@ -75,36 +70,11 @@ class Tally:
                 self.failures.append(failure)
 
 
-def form_fields(page: bytes, base_url: str) -> tuple[str, list[tuple[str, str]]]:
-    """Return the comment form's absolute action and the fields a browser would submit."""
-    doc = lxml.html.fromstring(page)
-    (form,) = doc.xpath("//form[@id='comment-form']")
-    fields = []
-    for element in form.xpath(".//input | .//textarea | .//select"):
-        name = element.get("name")
-        kind = (element.get("type") or "text").lower()
-        if not name or kind in ("submit", "button", "image", "reset", "file"):
-            continue
-        if kind in ("checkbox", "radio"):
-            if element.get("checked") is not None:
-                fields.append((name, element.get("value") or "on"))
-            continue
-        if element.tag == "textarea":
-            fields.append((name, element.text or ""))
-        elif element.tag == "select":
-            chosen = element.xpath(".//option[@selected]") or element.xpath(".//option")
-            fields.append((name, chosen[0].get("value", chosen[0].text or "") if chosen else ""))
-        else:
-            fields.append((name, element.get("value") or ""))
-    return urllib.parse.urljoin(base_url, form.get("action")), fields
-
-
 def commenter(number: int, page_url: str, count: int, tally: Tally, go: threading.Event) -> None:
     """Read the form once, then post count comments with this reader's session cookie."""
-    jar = http.cookiejar.CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect)
+    opener = browser_opener()
     with opener.open(page_url, timeout=60) as response:
-        action, fields = form_fields(response.read(), page_url)
+        action, fields = form_fields(response.read(), page_url, "//form[@id='comment-form']")
     go.wait()
     for n in range(count):
         token = f"load-{number}-{n}-{uuid.uuid4().hex[:12]}"
