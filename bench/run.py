@@ -388,6 +388,20 @@ def cpu_seconds(master: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def settle(masters: list[int], timeout: float = 60) -> None:
+    """Wait until every gunicorn is idle (under 10 ms of CPU in 0.25 s). wrk stops sending
+    when its time is up, but sync workers still answer the requests queued for a slow page:
+    without this, the next target's run would pay for them."""
+    deadline = time.monotonic() + timeout
+    before = sum(cpu_seconds(m) for m in masters)
+    while time.monotonic() < deadline:
+        time.sleep(0.25)
+        now = sum(cpu_seconds(m) for m in masters)
+        if now - before < 0.01:
+            return
+        before = now
+
+
 def measure(url: str, target: Target, master: int, args) -> tuple[Result, float]:
     """Run wrk on url; return its result (with gunicorn's CPU per request) and the largest
     worker RSS seen meanwhile (MB). CPU per request holds steady on a busy machine, where
@@ -464,8 +478,11 @@ def run(sizes: list[tuple[int, int]], args) -> list[Site]:
                         url = f"http://127.0.0.1:{nginx_port}{target.path}-{site.posts}.html"
                     else:
                         url = f"http://127.0.0.1:{site.port}{target.path}"
+                    masters = [s.master for s in sites]
                     if round_ == 1:  # both workers compile templates, warm caches
+                        settle(masters)
                         wrk(url, target, 1, args.connections, args.threads)
+                    settle(masters)
                     result, rss = measure(url, target, site.master, args)
                     site.results.setdefault(target.name, []).append(result)
                     if target.server == "gunicorn":
