@@ -528,7 +528,7 @@ def table(sites: list[Site]) -> str:
         cells = [name, f"{a.rps:,.0f}", f"{a.p50_ms:.1f} / {a.p99_ms:.1f}", cpu(a)]
         cells += [f"{b.rps:,.0f}", f"{b.p50_ms:.1f} / {b.p99_ms:.1f}", cpu(b)]
         cells.append(f"{ia:.2f} / {ib:.2f}" if ia and ib else "–")
-        ratios = [f"{b.cpu_ms / a.cpu_ms:.2f}x" if a.cpu_ms else "–"]
+        ratios = [f"{b.cpu_ms / a.cpu_ms:.2f}x" if a.cpu_ms and b.cpu_ms else "–"]
         ratios.append(f"{ib / ia:.2f}x" if ia and ib else "–")
         cells.append(", ".join(ratios))
         cells.append(f"{small.counts.get(name, '–')} / {big.counts.get(name, '–')}")
