@@ -13,6 +13,7 @@ Databases are kept in bench/results/data/ (git-ignored) and reused; --fresh rebu
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import re
 import shutil
@@ -23,6 +24,8 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +44,7 @@ class Target:
     server: str = "gunicorn"  # or "nginx"
     headers: dict[str, str] = field(default_factory=dict)
     lua: str | None = None  # a wrk script, e.g. for POST requests
+    method: str = "GET"  # only GET targets are counted and timed in-process
 
 
 def targets(pages: dict[str, str]) -> list[Target]:
@@ -54,6 +58,20 @@ def targets(pages: dict[str, str]) -> list[Target]:
         Target("home page", "/"),
         Target("archive (a year)", pages["archive"]),
         Target("tag page", "/tags/writing/"),
+        Target("comment feed (site, Atom)", "/feeds/comments.atom"),
+        Target("comment feed of a post, full", pages["post-200"] + "comments.atom"),
+        Target(
+            "comment feed of a post, 304",
+            pages["post-200"] + "comments.atom",
+            headers={"If-None-Match": pages.get("feed-etag", "")},
+        ),
+        # Last: it adds comments (to a post no other target reads).
+        Target(
+            "comment posting (plain form, 303)",
+            pages["comment-post"],
+            lua=pages.get("lua"),
+            method="POST",
+        ),
     ]
 
 
@@ -103,8 +121,13 @@ def database(posts: int, comments: int, fresh: bool) -> Path:
     return path
 
 
-def survey(db_path: Path, tmp: Path, static: str) -> tuple[dict[str, str], dict[str, int]]:
-    """Find the pages' URLs, count each page's SQL queries in-process, save the static copy."""
+def survey(
+    db_path: Path, tmp: Path, static: str, port: int
+) -> tuple[dict[str, str], dict[str, int]]:
+    """Find the pages' URLs, count each page's SQL queries in-process, save the static copy.
+
+    Requests go to the host gunicorn will serve (127.0.0.1:port): a feed's ETag depends on it.
+    """
     sys.path.insert(0, str(ROOT))
     import sqlalchemy as sa
 
@@ -125,6 +148,15 @@ def survey(db_path: Path, tmp: Path, static: str) -> tuple[dict[str, str], dict[
             when = post.published_at
             pages[f"post-{n}"] = f"/{when.year}/{when.month:02d}/{post.slug}/"
         pages["archive"] = f"/{when.year}/"
+        # Comments are posted to the oldest ordinary open post: no other target reads it.
+        oldest = db.session.scalar(
+            sa.select(Post)
+            .where(Post.slug.not_like("bench-%-comments"), Post.comments_open)
+            .where(Post.public_filter())
+            .order_by(Post.id)
+        )
+        when = oldest.published_at
+        pages["comment-post"] = f"/{when.year}/{when.month:02d}/{oldest.slug}/comments"
         db.session.remove()
 
         counts: dict[str, int] = {}
@@ -135,18 +167,23 @@ def survey(db_path: Path, tmp: Path, static: str) -> tuple[dict[str, str], dict[
                 statements.append(statement)
 
         sa.event.listen(db.engine, "before_cursor_execute", count)
-        client = app.test_client()
+        get = functools.partial(app.test_client().get, base_url=f"http://127.0.0.1:{port}")
+        feed = get(pages["post-200"] + "comments.atom")
+        pages["feed-etag"] = feed.headers["ETag"]
+        db.session.remove()
         for target in targets(pages):
-            if target.server != "gunicorn" or target.lua:
+            if target.server != "gunicorn" or target.method != "GET":
                 continue
             statements.clear()
-            response = client.get(target.path, headers=target.headers)
+            response = get(target.path, headers=target.headers)
             db.session.remove()
+            if target.headers.get("If-None-Match") and response.status_code != 304:
+                raise SystemExit(f"{target.path} answered {response.status_code}, not 304")
             if response.status_code >= 400:
                 raise SystemExit(f"{target.path} answered {response.status_code}")
             counts[target.name] = len(statements)
         (tmp / "www").mkdir(exist_ok=True)
-        (tmp / "www" / static).write_bytes(client.get(pages["post-200"]).data)
+        (tmp / "www" / static).write_bytes(get(pages["post-200"]).data)
         db.session.remove()
         db.engine.dispose()
     return pages, counts
@@ -166,16 +203,20 @@ def time_in_process(sites: list, rounds: int = 40) -> None:
         )
         for site in sites
     ]
-    clients = [app.test_client() for app in apps]
+    # The host gunicorn serves: feed ETags depend on it.
+    gets = [
+        functools.partial(app.test_client().get, base_url=f"http://127.0.0.1:{site.port}")
+        for app, site in zip(apps, sites, strict=True)
+    ]
     samples: dict[tuple[int, str], list[float]] = {}
     for round_ in range(rounds + 2):
         for target in targets(sites[0].pages):
-            if target.server != "gunicorn" or target.lua:
+            if target.server != "gunicorn" or target.method != "GET":
                 continue
-            for site, client in zip(sites, clients, strict=True):
-                path = targets(site.pages)[targets(sites[0].pages).index(target)].path
+            for site, get in zip(sites, gets, strict=True):
+                own = targets(site.pages)[targets(sites[0].pages).index(target)]
                 started = time.perf_counter()
-                client.get(path, headers=target.headers)
+                get(own.path, headers=own.headers)
                 if round_ >= 2:  # the first two warm templates and caches
                     elapsed = (time.perf_counter() - started) * 1000
                     samples.setdefault((site.posts, target.name), []).append(elapsed)
@@ -220,6 +261,43 @@ def start_gunicorn(
     servers.append(process)
     wait_for(f"http://127.0.0.1:{port}/_bench/constant")
     return process
+
+
+COMMENT_LUA = """
+-- POST the comment form with one reader's session; each body is different.
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.headers["Cookie"] = {cookie}
+local prefix = {prefix}
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format(nil, nil, nil, prefix .. n .. "-" .. math.random(1000000000))
+end
+"""
+
+
+def comment_script(base: str, pages: dict[str, str], tmp: Path) -> str:
+    """Read the comment form once as a reader would (cookie, CSRF token, every field the page
+    gives, empty ones empty), and write a wrk script that POSTs it; return its path."""
+    import json
+
+    from tests.helpers import browser_opener, form_fields
+
+    opener = browser_opener()
+    page_url = base + pages["comment-post"].removesuffix("comments")
+    with opener.open(page_url, timeout=30) as response:
+        action, fields = form_fields(response.read(), page_url, "//form[@id='comment-form']")
+    if urllib.parse.urlsplit(action).path != pages["comment-post"]:
+        raise SystemExit(f"the comment form posts to {action}, not {pages['comment-post']}")
+    (jar,) = [h.cookiejar for h in opener.handlers if hasattr(h, "cookiejar")]
+    cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
+    filled = {"author_name": "Bench Reader"}
+    data = [(name, filled.get(name, value)) for name, value in fields if name != "body"]
+    prefix = urllib.parse.urlencode(data) + "&body=Benchmark+comment+"
+    path = tmp / f"comment-{urllib.parse.urlsplit(base).port}.lua"
+    path.write_text(COMMENT_LUA.format(cookie=json.dumps(cookie), prefix=json.dumps(prefix)))
+    return str(path)
 
 
 NGINX_CONF = """
@@ -310,6 +388,20 @@ def cpu_seconds(master: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def settle(masters: list[int], timeout: float = 60) -> None:
+    """Wait until every gunicorn is idle (under 10 ms of CPU in 0.25 s). wrk stops sending
+    when its time is up, but sync workers still answer the requests queued for a slow page:
+    without this, the next target's run would pay for them."""
+    deadline = time.monotonic() + timeout
+    before = sum(cpu_seconds(m) for m in masters)
+    while time.monotonic() < deadline:
+        time.sleep(0.25)
+        now = sum(cpu_seconds(m) for m in masters)
+        if now - before < 0.01:
+            return
+        before = now
+
+
 def measure(url: str, target: Target, master: int, args) -> tuple[Result, float]:
     """Run wrk on url; return its result (with gunicorn's CPU per request) and the largest
     worker RSS seen meanwhile (MB). CPU per request holds steady on a busy machine, where
@@ -370,9 +462,10 @@ def run(sizes: list[tuple[int, int]], args) -> list[Site]:
         sites = []
         for posts, comments in sizes:
             db_path = database(posts, comments, args.fresh)
-            pages, counts = survey(db_path, tmp, f"post-200-{posts}.html")
             port = free_port()
+            pages, counts = survey(db_path, tmp, f"post-200-{posts}.html", port)
             master = start_gunicorn(db_path, port, args.workers, tmp, servers).pid
+            pages["lua"] = comment_script(f"http://127.0.0.1:{port}", pages, tmp)
             sites.append(Site(posts, comments, db_path, pages, counts, port, master))
         time_in_process(sites)
         nginx_port = free_port()
@@ -385,8 +478,11 @@ def run(sizes: list[tuple[int, int]], args) -> list[Site]:
                         url = f"http://127.0.0.1:{nginx_port}{target.path}-{site.posts}.html"
                     else:
                         url = f"http://127.0.0.1:{site.port}{target.path}"
+                    masters = [s.master for s in sites]
                     if round_ == 1:  # both workers compile templates, warm caches
+                        settle(masters)
                         wrk(url, target, 1, args.connections, args.threads)
+                    settle(masters)
                     result, rss = measure(url, target, site.master, args)
                     site.results.setdefault(target.name, []).append(result)
                     if target.server == "gunicorn":
@@ -397,6 +493,17 @@ def run(sizes: list[tuple[int, int]], args) -> list[Site]:
                         f"p99 {result.p99_ms:7.2f} ms {result.errors}",
                         file=sys.stderr,
                     )
+        for site in sites:  # the 304 target did get 304s (posting did not change its ETag)
+            feed = targets(site.pages)[-2]
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{site.port}{feed.path}", headers=feed.headers
+            )
+            try:
+                urllib.request.urlopen(request, timeout=30).close()
+                raise SystemExit(f"{feed.name}: the server answered 200, not 304")
+            except urllib.error.HTTPError as error:
+                if error.code != 304:
+                    raise
         return sites
     finally:
         for server in servers:
@@ -421,7 +528,7 @@ def table(sites: list[Site]) -> str:
         cells = [name, f"{a.rps:,.0f}", f"{a.p50_ms:.1f} / {a.p99_ms:.1f}", cpu(a)]
         cells += [f"{b.rps:,.0f}", f"{b.p50_ms:.1f} / {b.p99_ms:.1f}", cpu(b)]
         cells.append(f"{ia:.2f} / {ib:.2f}" if ia and ib else "–")
-        ratios = [f"{b.cpu_ms / a.cpu_ms:.2f}x" if a.cpu_ms else "–"]
+        ratios = [f"{b.cpu_ms / a.cpu_ms:.2f}x" if a.cpu_ms and b.cpu_ms else "–"]
         ratios.append(f"{ib / ia:.2f}x" if ia and ib else "–")
         cells.append(", ".join(ratios))
         cells.append(f"{small.counts.get(name, '–')} / {big.counts.get(name, '–')}")

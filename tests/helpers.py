@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import http.cookiejar
+import urllib.parse
+import urllib.request
+
 import html5lib
+import lxml.html
 import sqlalchemy as sa
 
 from blog.extensions import db
@@ -54,3 +59,38 @@ def path_of(post: Post) -> str:
 
 CLOSED_DEMO_POST = "surfacing-after-a-long-quiet-spell"
 OPEN_DEMO_POST = "comments-are-the-best-part-of-a-blog"
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # a redirect is the answer to look at, not to follow
+
+
+def browser_opener() -> urllib.request.OpenerDirector:
+    """Return a urllib opener with its own cookie jar that does not follow redirects (a 3xx
+    raises HTTPError): one reader's session against a real server."""
+    jar = http.cookiejar.CookieJar()
+    return urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect)
+
+
+def form_fields(page: bytes, base_url: str, xpath: str) -> tuple[str, list[tuple[str, str]]]:
+    """Return a form's absolute action and the fields a browser would submit as they are:
+    every input (hidden ones included, empty ones empty), checked boxes only, no buttons."""
+    (form,) = lxml.html.fromstring(page).xpath(xpath)
+    fields = []
+    for element in form.xpath(".//input | .//textarea | .//select"):
+        name = element.get("name")
+        kind = (element.get("type") or "text").lower()
+        if not name or kind in ("submit", "button", "image", "reset", "file"):
+            continue
+        if kind in ("checkbox", "radio"):
+            if element.get("checked") is not None:
+                fields.append((name, element.get("value") or "on"))
+        elif element.tag == "textarea":
+            fields.append((name, element.text or ""))
+        elif element.tag == "select":
+            options = element.xpath(".//option[@selected]") or element.xpath(".//option")
+            fields.append((name, options[0].get("value", options[0].text or "") if options else ""))
+        else:
+            fields.append((name, element.get("value") or ""))
+    return urllib.parse.urljoin(base_url, form.get("action")), fields
