@@ -43,7 +43,7 @@ def tags_from_names(names: list[str]) -> list[Tag]:
     """Return Tag rows for names, creating the ones that do not exist yet."""
     tags: dict[str, Tag] = {}
     for name in names:
-        name = " ".join(name.split())
+        name = " ".join(name.split())[:80]  # the column's size
         if not name:
             continue
         slug = slugify(name, 90)
@@ -84,7 +84,7 @@ def save_post(
     comments_open: bool = True,
 ) -> Post:
     """Fill post from the editor's fields, render it, and add it to the session."""
-    post.title = title.strip()
+    post.title = title.strip()[:300]  # the column's size; the editor refuses longer titles
     post.body = body
     post.excerpt = excerpt.strip()
     post.author_id = author_id

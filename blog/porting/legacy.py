@@ -29,6 +29,8 @@ def legacy_keys() -> list[str]:
     if not isinstance(request.routing_exception, NotFound | RequestRedirect):
         return []
     path = request.path
+    if len(path) > 500 or any(ord(c) < 32 or ord(c) == 127 for c in path):
+        return []  # no stored old address is like this (and PostgreSQL refuses NUL bytes)
     other = path.rstrip("/") if path.endswith("/") else path + "/"
     return [path, other] if other != "" else [path]
 

@@ -156,7 +156,7 @@ def test_stored_payloads_never_execute_on_any_page(client):
     assert detail.find(".//h1").text == PAYLOADS[0]
     # Nothing was lost on the way in.
     titles = set(db.session.scalars(sa.select(Post.title)))
-    assert titles == {p.strip() for p in PAYLOADS}
+    assert titles == {p.strip()[:300] for p in PAYLOADS}  # titles keep 300 characters
 
 
 def test_every_page_and_feed_of_payload_posts(app, client):
