@@ -64,7 +64,7 @@
     }
     // Moving the form under a comment (or back) keeps what the reader already typed.
     if (elt.hasAttribute("data-comment-form-move") && current) {
-      moving = {};
+      moving = { from: elt };
       FIELDS.forEach(function (name) {
         var input = current.elements[name];
         if (input) moving[name] = input.value;
@@ -111,7 +111,9 @@
   document.addEventListener("htmx:afterSettle", function (event) {
     var current = form();
     if (!current || !inComments(event.detail.elt)) return;
-    if (moving) {
+    // Only the move's own answer restores the text: a poll settling meanwhile must not.
+    var config = event.detail.requestConfig;
+    if (moving && config && config.elt === moving.from) {
       FIELDS.forEach(function (name) {
         var input = current.elements[name];
         if (input && moving[name]) input.value = moving[name];
