@@ -108,21 +108,27 @@
     });
   });
 
+  // The moved form gets the typed text back as soon as it is in the page (not after the
+  // settle delay, when a reader may already be typing). Only the move's own answer does it:
+  // a poll answering meanwhile must not.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var current = form();
+    var config = event.detail.requestConfig;
+    if (!current || !moving || !config || config.elt !== moving.from) return;
+    FIELDS.forEach(function (name) {
+      var input = current.elements[name];
+      if (input && moving[name]) input.value = moving[name];
+    });
+    if (current.elements.remember && moving.remember) current.elements.remember.checked = true;
+    moving = null;
+    current.elements.body.focus();
+  });
+
   document.addEventListener("htmx:afterSettle", function (event) {
     var current = form();
     if (!current || !inComments(event.detail.elt)) return;
-    // Only the move's own answer restores the text: a poll settling meanwhile must not.
     var config = event.detail.requestConfig;
-    if (moving && config && config.elt === moving.from) {
-      FIELDS.forEach(function (name) {
-        var input = current.elements[name];
-        if (input && moving[name]) input.value = moving[name];
-      });
-      if (current.elements.remember && moving.remember) current.elements.remember.checked = true;
-      moving = null;
-      current.elements.body.focus();
-      return;
-    }
+    if (config && config.elt && config.elt.hasAttribute("data-comment-form-move")) return;
     var invalid = current.querySelector("[aria-invalid='true']");
     if (invalid && event.detail.xhr && event.detail.xhr.status === 422) {
       invalid.focus();
