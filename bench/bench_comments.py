@@ -33,10 +33,11 @@ from flask import Flask, render_template  # noqa: E402
 
 import blog.sanitize  # noqa: E402
 from blog import create_app  # noqa: E402
-from blog.content import add_comment, save_post  # noqa: E402
+from blog.comments.store import add_comment  # noqa: E402
+from blog.content import save_post  # noqa: E402
 from blog.extensions import db  # noqa: E402
 from blog.models import Post, PostStatus, User  # noqa: E402
-from blog.templating import post_url  # noqa: E402
+from blog.permalinks import post_url  # noqa: E402
 
 # A typical comment: two paragraphs, a bare URL, a little markup, about 600 characters.
 TYPICAL = (
@@ -235,8 +236,8 @@ def bench_page(
 
 def bench_rerender(app: Flask, comments: int) -> dict[str, tuple[float, float]]:
     """Time `flask rerender` over every comment made stale, per comment."""
-    from blog.cli import rerender
     from blog.models import Comment
+    from blog.rerender import rerender
 
     with app.app_context():
         author = db.session.scalar(sa.select(User))

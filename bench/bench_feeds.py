@@ -47,10 +47,11 @@ def build_database(path: Path, posts: int, comments: int) -> str:
     from flask_migrate import upgrade
 
     from blog import create_app
-    from blog.content import add_comment, save_post
+    from blog.comments.store import add_comment
+    from blog.content import save_post
     from blog.extensions import db
     from blog.models import Post, PostStatus, User, utcnow
-    from blog.templating import post_url
+    from blog.permalinks import post_url
 
     app = create_app(
         {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "SECRET_KEY": "bench", "TESTING": True}

@@ -6,21 +6,15 @@ import os
 import sqlite3
 import sys
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import NamedTuple
 
 import click
 import sqlalchemy as sa
-import sqlalchemy.orm as so
 from flask import Flask, current_app
 
 from blog.demo import load_demo
 from blog.extensions import db
-from blog.markdown import render_markdown
-from blog.models import Comment, Post
 from blog.porting.entries import FormatError
-from blog.sanitize import clean_comment
 
 
 @click.command("demo")
@@ -82,93 +76,6 @@ def setup_link_command(base_url: str) -> None:
     click.secho(f"  {base_url.rstrip('/')}/setup?token={token}", bold=True)
 
 
-class Rerendered(NamedTuple):
-    total: int
-    changed: int
-
-
-class _Source(NamedTuple):
-    id: int
-    post_id: int
-    body: str
-    html: str
-
-
-def _batches(column: so.InstrumentedAttribute[int], select: sa.Select, size: int) -> Iterator[list]:
-    """Yield the rows of select in batches of size, by increasing id (keyset pagination).
-
-    Each batch is read in a transaction of its own, ended before the caller renders it: a
-    million rows never sit in memory together, and no lock is held while bleach works.
-    """
-    last_id = 0
-    while True:
-        rows = db.session.execute(select.where(column > last_id).order_by(column).limit(size)).all()
-        db.session.commit()
-        if not rows:
-            return
-        yield rows
-        last_id = rows[-1].id
-
-
-def _touch_posts(post_ids: set[int]) -> None:
-    """Bump the revision of these posts (their HTML changed), locking the rows to do it."""
-    posts = db.session.scalars(
-        sa.select(Post)
-        .where(Post.id.in_(post_ids))
-        .options(so.load_only(Post.revision), so.raiseload("*"))
-        .with_for_update()
-    )
-    for post in posts:
-        post.touch()
-
-
-def _rerender(
-    label: str,
-    model: type[Post] | type[Comment],
-    render: Callable[[str], str],
-    size: int,
-) -> Rerendered:
-    """Render every row's HTML from its source again; write and touch only what changed."""
-    post_id = model.id if model is Post else Comment.post_id
-    select = sa.select(model.id, post_id.label("post_id"), model.body, model.body_html)
-    total = db.session.scalar(sa.select(sa.func.count(model.id)))
-    db.session.commit()
-    changed = 0
-    with click.progressbar(length=total, label=label) as bar:
-        for rows in _batches(model.id, select, size):
-            fresh = [
-                _Source(row.id, row.post_id, row.body, html)
-                for row in rows
-                if (html := render(row.body)) != row.body_html
-            ]
-            if fresh:
-                # Lock the rows and skip any whose source was edited while we rendered.
-                now = dict(
-                    db.session.execute(
-                        sa.select(model.id, model.body)
-                        .where(model.id.in_([s.id for s in fresh]))
-                        .with_for_update()
-                    ).all()
-                )
-                fresh = [s for s in fresh if now.get(s.id) == s.body]
-            if fresh:
-                db.session.execute(
-                    sa.update(model), [{"id": s.id, "body_html": s.html} for s in fresh]
-                )
-                _touch_posts({s.post_id for s in fresh})
-                changed += len(fresh)
-            db.session.commit()
-            bar.update(len(rows))
-    return Rerendered(total, changed)
-
-
-def rerender(batch_size: int = 500) -> tuple[Rerendered, Rerendered]:
-    """Re-render every post from Markdown and every comment from its text, in batches."""
-    posts = _rerender("Posts", Post, render_markdown, batch_size)
-    comments = _rerender("Comments", Comment, clean_comment, batch_size)
-    return posts, comments
-
-
 @click.command("rerender")
 @click.option(
     "--batch-size",
@@ -179,6 +86,8 @@ def rerender(batch_size: int = 500) -> tuple[Rerendered, Rerendered]:
 )
 def rerender_command(batch_size: int) -> None:
     """Re-render stored HTML after a sanitizing or Markdown change."""
+    from blog.rerender import rerender
+
     posts, comments = rerender(batch_size)
     click.echo(
         f"Re-rendered {posts.changed} of {posts.total} posts and "
@@ -226,7 +135,6 @@ def import_command(
 @click.option("--html", is_flag=True, help="Write rendered HTML instead of the Markdown source.")
 def export_command(file, timezone: str, html: bool) -> None:
     """Write the whole blog to FILE in Movable Type format (- for standard output)."""
-    import sqlalchemy as sa
 
     from blog.extensions import db
     from blog.models import Post

@@ -1,4 +1,4 @@
-"""Writing content: slugs, tags, rendering post bodies at save time."""
+"""Writing posts: slugs, tags, rendering bodies at save time. (Comments: blog.comments.store.)"""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import unicodedata
 from datetime import datetime
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 
 from blog.extensions import db
 from blog.markdown import plain_excerpt, render_markdown
-from blog.models import Comment, CommentStatus, Post, Tag, utcnow
-from blog.sanitize import clean_comment
+from blog.models import Post, Tag, utcnow
 
 
 def slugify(text: str, max_length: int = 80) -> str:
@@ -99,41 +99,13 @@ def save_post(
     return post
 
 
-def add_comment(
-    post: Post,
-    *,
-    author_name: str,
-    body: str,
-    author_email: str = "",
-    author_url: str = "",
-    parent: Comment | None = None,
-    status: str = CommentStatus.APPROVED,
-    created_at: datetime | None = None,
-    ip: str = "",
-    user_agent: str = "",
-    user_id: int | None = None,
-    reason: str = "",
-) -> Comment:
-    """Sanitize and store a comment on post; replies to a reply attach to its top-level comment."""
-    if parent is not None and parent.parent_id is not None:
-        parent = db.session.get(Comment, parent.parent_id) or parent
-    comment = Comment(
-        post=post,
-        parent=parent,
-        author_name=author_name.strip(),
-        author_email=author_email.strip(),
-        author_url=author_url.strip(),
-        body=body,
-        body_html=clean_comment(body),
-        status=status,
-        created_at=created_at or utcnow(),
-        ip=ip,
-        user_agent=user_agent[:300],
-        user_id=user_id,
-        reason=reason,
+def store_rendered(html_by_id: dict[int, str]) -> None:
+    """Write posts' HTML made again from their Markdown (flask rerender); mark them changed."""
+    posts = db.session.scalars(
+        sa.select(Post)
+        .where(Post.id.in_(html_by_id))
+        .options(so.load_only(Post.body_html, Post.revision), so.raiseload("*"))
     )
-    db.session.add(comment)
-    if status == CommentStatus.APPROVED:
-        post.comment_count = (post.comment_count or 0) + 1
-    post.touch()
-    return comment
+    for post in posts:
+        post.body_html = html_by_id[post.id]
+        post.touch()

@@ -1,14 +1,20 @@
-"""htmx requests: tell a partial swap from a full page load, and answer each the right way."""
+"""htmx requests: tell a partial swap from a full page load, and answer each the right way.
+
+One helper per idiom: is_htmx() decides fragment or page (and marks the response as varying
+on HX-Request, so no cache hands a fragment to a page load); partial_or_page() renders the
+one that fits; retarget() sends a 4xx meant for the reader to the element that shows it.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, render_template, request
+from flask import Flask, Response, g, render_template, request
 
 
 def is_htmx() -> bool:
     """Return True when htmx will swap this response into part of a page."""
+    g.varies_on_htmx = True
     return (
         request.headers.get("HX-Request") == "true"
         and request.headers.get("HX-History-Restore-Request") != "true"
@@ -20,7 +26,23 @@ def partial_or_page(partial: str, page: str, **context: Any) -> str:
     return render_template(partial if is_htmx() else page, **context)
 
 
-def vary_on_htmx(response: Response) -> Response:
-    """Mark a response that differs for htmx requests, so caches keep both versions apart."""
-    response.vary.add("HX-Request")
+def retarget(response: Response, target: str, swap: str = "outerHTML") -> Response:
+    """Swap response into target instead of the requesting element.
+
+    htmx swaps only 2xx and 422 by itself; static/js/comments.js also swaps a 4xx that names
+    its target this way, so a refusal meant for the reader shows where they are looking.
+    """
+    response.headers["HX-Retarget"] = target
+    response.headers["HX-Reswap"] = swap
     return response
+
+
+def _vary(response: Response) -> Response:
+    """Add Vary: HX-Request to every response whose view asked whether htmx made the request."""
+    if g.get("varies_on_htmx"):
+        response.vary.add("HX-Request")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.after_request(_vary)

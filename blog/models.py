@@ -220,15 +220,6 @@ class Post(db.Model):
             )
         )
 
-    def recount_comments(self) -> None:
-        """Recompute comment_count from the database and mark the post changed."""
-        self.comment_count = db.session.scalar(
-            sa.select(sa.func.count(Comment.id)).where(
-                Comment.post_id == self.id, Comment.status == CommentStatus.APPROVED
-            )
-        )
-        self.touch()
-
 
 class Comment(db.Model):
     __table_args__ = (

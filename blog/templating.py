@@ -4,32 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Flask, url_for
+from flask import Flask
 
-from blog.models import Comment, Post
-
-
-def post_url(post: Post, _external: bool = False, endpoint: str = "posts.detail", **values) -> str:
-    """Return the permalink of a published post (or another URL under it, by endpoint)."""
-    when = post.published_at
-    return url_for(
-        endpoint,
-        year=when.year,
-        month=when.month,
-        slug=post.slug,
-        _external=_external,
-        **values,
-    )
-
-
-def post_comments_feed_url(post: Post, fmt: str = "atom", _external: bool = False) -> str:
-    """Return the URL of a post's comment feed (Atom by default)."""
-    return post_url(post, _external=_external, endpoint=f"feeds.post_comments_{fmt}")
-
-
-def comment_url(comment: Comment, _external: bool = False) -> str:
-    """Return the permalink of a comment: its post's URL with #comment-N."""
-    return post_url(comment.post, _external=_external, _anchor=f"comment-{comment.id}")
+from blog.comments.spam import comments_open
+from blog.permalinks import comment_url, post_comments_feed_url, post_url
 
 
 def isodate(value: datetime) -> str:
@@ -49,7 +27,10 @@ def longtime(value: datetime) -> str:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
-        post_url=post_url, comment_url=comment_url, post_comments_feed_url=post_comments_feed_url
+        post_url=post_url,
+        comment_url=comment_url,
+        post_comments_feed_url=post_comments_feed_url,
+        comments_open=comments_open,
     )
     app.jinja_env.filters.update(isodate=isodate, longdate=longdate, longtime=longtime)
     app.jinja_env.trim_blocks = True

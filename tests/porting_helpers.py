@@ -46,7 +46,7 @@ def permalink(post: Post) -> str:
     """The post's URL, built the way the pages build it."""
     from flask import current_app
 
-    from blog.templating import post_url
+    from blog.permalinks import post_url
 
     with current_app.test_request_context():
         return post_url(post)

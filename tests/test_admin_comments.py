@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from blog.content import add_comment
+from blog.comments.store import add_comment
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, Post, utcnow
 from tests.admin_helpers import NS, csrf_token, login, make_writer, parse, text_of
@@ -121,7 +121,7 @@ def test_one_click_actions_in_place_with_htmx(client_in, post, hx, url, status):
 def test_approving_shows_the_comment_to_readers(client_in, post):
     from flask import current_app
 
-    from blog.templating import post_url
+    from blog.permalinks import post_url
 
     comment = _comment(post, "Nadia")
     with current_app.test_request_context():
@@ -246,7 +246,7 @@ def test_reply_from_the_back_office_as_the_author(client_in, post, writer, hx):
     # The public page marks the reply as the author's.
     from flask import current_app
 
-    from blog.templating import post_url
+    from blog.permalinks import post_url
 
     with current_app.test_request_context():
         url = post_url(post)

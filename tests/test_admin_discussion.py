@@ -6,7 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from blog.content import add_comment, save_post
+from blog.comments.store import add_comment
+from blog.content import save_post
 from blog.discussion import (
     DiscussionSettings,
     Moderation,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from blog.content import add_comment
+from blog.comments.store import add_comment
 from blog.extensions import db
 from blog.models import CommentStatus, Post
 from tests.admin_helpers import NS, csrf_token, login, make_writer, parse

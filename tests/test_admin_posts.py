@@ -7,10 +7,11 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from blog.content import add_comment, save_post
+from blog.comments.store import add_comment
+from blog.content import save_post
 from blog.extensions import db
 from blog.models import Comment, Post, PostStatus, Tag, utcnow
-from blog.templating import post_url as _post_url
+from blog.permalinks import post_url as _post_url
 from tests.admin_helpers import NS, csrf_token, errors_by_field, login, make_writer, parse, text_of
 
 

@@ -8,7 +8,7 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from blog.content import add_comment
+from blog.comments.store import add_comment
 from blog.extensions import db
 from blog.models import Comment, Post
 

@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
-from blog import cli
-from blog.content import add_comment, save_post
+from blog import rerender as rerender_module
+from blog.comments.store import add_comment
+from blog.content import save_post
 from blog.extensions import db
 from blog.markdown import render_markdown
 from blog.models import Comment, CommentStatus, Post, PostStatus, User
@@ -132,7 +133,7 @@ def test_a_comment_edited_while_rendering_keeps_its_new_html(blog, runner, monke
                 )
         return html
 
-    monkeypatch.setattr(cli, "clean_comment", render_then_edit)
+    monkeypatch.setattr(rerender_module, "clean_comment", render_then_edit)
     result = runner.invoke(args=["rerender"])
 
     assert result.exit_code == 0, result.output

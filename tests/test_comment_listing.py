@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import template_rendered
 
 from blog import create_app
-from blog.comments.views import HELD_COOKIE
-from blog.content import add_comment
+from blog.comments import store
+from blog.comments.section import HELD_COOKIE
+from blog.comments.store import add_comment
 from blog.extensions import db
 from blog.models import CommentStatus, Post
 from tests.helpers import OPEN_DEMO_POST, path_of, post_by_slug
@@ -75,8 +76,7 @@ def test_moderation_changes_the_list(app, client, demo):
 
     with app.app_context():
         held = db.session.merge(held)
-        held.status = CommentStatus.APPROVED
-        held.post.recount_comments()
+        store.set_status([held], CommentStatus.APPROVED)
         db.session.commit()
     assert "waiting words" in renders_of_list(app, client, path)[1]
 
@@ -90,7 +90,7 @@ def test_a_reader_with_a_held_comment_gets_their_own_list(app, client, demo):
     db.session.close()
     renders_of_list(app, client, path)  # the shared list is cached
 
-    from blog.comments.views import _set_cookie
+    from blog.comments.section import set_signed_cookie as _set_cookie
 
     with app.test_request_context():
         from flask import make_response

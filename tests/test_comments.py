@@ -11,10 +11,11 @@ import sqlalchemy as sa
 from flask import current_app
 
 from blog.comments import spam
-from blog.content import add_comment, save_post
+from blog.comments.store import add_comment
+from blog.content import save_post
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, Post, PostStatus, User, utcnow
-from blog.templating import post_url
+from blog.permalinks import post_url
 
 
 @pytest.fixture

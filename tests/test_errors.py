@@ -13,7 +13,7 @@ from flask import request
 
 from blog.extensions import csrf, db
 from blog.models import Post, Setting
-from blog.templating import post_url
+from blog.permalinks import post_url
 from tests.conftest import base_config
 
 

@@ -10,7 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from blog import create_app
-from blog.content import add_comment, save_post
+from blog.comments.store import add_comment
+from blog.content import save_post
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, Post, PostStatus
 from blog.porting import movabletype

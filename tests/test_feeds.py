@@ -14,12 +14,13 @@ import sqlalchemy as sa
 from lxml import etree
 
 from blog import create_app
-from blog.content import add_comment, save_post
+from blog.cache import LRU
+from blog.comments.store import add_comment
+from blog.content import save_post
 from blog.extensions import db
 from blog.feeds.build import Channel, Item, render, tag_uri
-from blog.feeds.views import FeedCache
 from blog.models import CommentStatus, Post, PostStatus, User, utcnow
-from blog.templating import post_url
+from blog.permalinks import post_url
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 RNG = Path(__file__).parent / "data" / "atom.rng"
@@ -425,7 +426,7 @@ def test_limits_bound_the_entries(app, client, blog):
 
 
 def test_feed_queries_do_not_grow_with_the_comments(app, client, blog, queries):
-    app.extensions["feed_cache"] = FeedCache(0)  # build every time: count the real queries
+    app.extensions["feed_cache"] = LRU(0)  # build every time: count the real queries
     urls = [post_url(blog.first) + "comments.atom", "/feeds/comments.atom", "/feeds/posts.atom"]
     first_id = blog.first.id
     # Each request of a real server starts with an empty session; so does each block here.
@@ -446,8 +447,8 @@ def test_feed_queries_do_not_grow_with_the_comments(app, client, blog, queries):
 
 
 def test_cache_serves_the_same_bytes_until_the_database_changes(app, client, blog):
-    cache: FeedCache = app.extensions["feed_cache"]
     first = client.get("/feeds/posts.atom")
+    cache: LRU = app.extensions["feed_cache"]
     assert first.headers["ETag"].strip('"') in cache._items
     assert client.get("/feeds/posts.atom").data == first.data
     blog.first.title = "Retitled"
@@ -533,7 +534,7 @@ def test_build_keeps_the_given_order_and_needs_aware_times():
 @pytest.mark.sqlite_only  # reads SQLite's EXPLAIN QUERY PLAN
 def test_feed_queries_use_indexes(app, client, blog):
     """Every statement behind every feed searches an index: no table scan, no big sort."""
-    app.extensions["feed_cache"] = FeedCache(0)
+    app.extensions["feed_cache"] = LRU(0)
     captured: list[tuple[str, tuple]] = []
 
     def before(conn, cursor, statement, parameters, context, executemany):

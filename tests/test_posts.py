@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from blog import create_app
-from blog.content import add_comment, save_post
+from blog.comments.store import add_comment
+from blog.content import save_post
 from blog.extensions import db
 from blog.models import CommentStatus, Post, PostStatus, User
 from tests.helpers import CLOSED_DEMO_POST, OPEN_DEMO_POST, parse, path_of, post_by_slug, text

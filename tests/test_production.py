@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import html5lib
 
-from blog.content import add_comment, save_post
+from blog.comments.store import add_comment
+from blog.content import save_post
 from blog.extensions import db
 from blog.models import Post, PostStatus, User
 

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from flask_migrate import upgrade
 
-from blog.content import add_comment
+from blog.comments.store import add_comment
 from blog.extensions import db
 from blog.models import Comment, Post
 

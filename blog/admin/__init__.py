@@ -1,5 +1,1 @@
 """The writer's back office: setup, login, posts, moderation, discussion settings."""
-
-from blog.admin.views import bp
-
-__all__ = ["bp"]

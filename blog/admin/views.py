@@ -31,7 +31,8 @@ from blog.admin.forms import (
     ReplyForm,
     SetupForm,
 )
-from blog.content import add_comment, parse_tag_list, save_post, slugify
+from blog.comments import store
+from blog.content import parse_tag_list, save_post, slugify
 from blog.discussion import DiscussionSettings, parse_blocklist
 from blog.extensions import db, limiter, login_manager
 from blog.htmx import is_htmx
@@ -406,8 +407,7 @@ def mark_spam(comment_id: int):
 
 def _change_status(comment_id: int, status: str, done: str):
     comment = _moderate(comment_id)
-    comment.status = status
-    comment.post.recount_comments()
+    store.set_status([comment], status)
     db.session.commit()
     return _moderated(comment, done)
 
@@ -415,11 +415,7 @@ def _change_status(comment_id: int, status: str, done: str):
 @bp.route("/admin/comments/<int:comment_id>/delete", methods=["POST"])
 def delete_comment(comment_id: int):
     """Delete a comment for good."""
-    comment = _moderate(comment_id)
-    post = comment.post
-    db.session.delete(comment)
-    db.session.flush()
-    post.recount_comments()
+    store.delete([_moderate(comment_id)])
     db.session.commit()
     if is_htmx():
         return render_template(
@@ -440,17 +436,11 @@ def bulk():
         flash(" ".join(form.ids.errors or form.action.errors) or "Nothing was changed.", "error")
         return redirect(_back_to_queue(), code=303)
     chosen = db.session.scalars(sa.select(Comment).where(Comment.id.in_(form.ids.data))).all()
-    posts = {c.post for c in chosen}
-    for comment in chosen:
-        if form.action.data == "delete":
-            db.session.delete(comment)
-        else:
-            comment.status = (
-                CommentStatus.APPROVED if form.action.data == "approve" else CommentStatus.SPAM
-            )
-    db.session.flush()
-    for post in posts:
-        post.recount_comments()
+    if form.action.data == "delete":
+        store.delete(chosen)
+    else:
+        status = CommentStatus.APPROVED if form.action.data == "approve" else CommentStatus.SPAM
+        store.set_status(chosen, status)
     db.session.commit()
     verb = {"approve": "Approved", "spam": "Marked as spam", "delete": "Deleted"}[form.action.data]
     flash(f"{verb}: {len(chosen)} comment{'' if len(chosen) == 1 else 's'}.")
@@ -473,9 +463,8 @@ def reply(comment_id: int):
             ), 422
         flash(" ".join(form.body.errors) or "The reply was not sent.", "error")
         return redirect(_back_to_queue(), code=303)
-    if comment.status != CommentStatus.APPROVED:
-        comment.status = CommentStatus.APPROVED
-    add_comment(
+    store.set_status([comment], CommentStatus.APPROVED)
+    store.add_comment(
         comment.post,
         author_name=current_user.display_name,
         body=form.body.data,
@@ -484,8 +473,6 @@ def reply(comment_id: int):
         status=CommentStatus.APPROVED,
         ip=request.remote_addr or "",
     )
-    db.session.flush()
-    comment.post.recount_comments()
     db.session.commit()
     return _moderated(comment, "Reply published.")
 

@@ -10,49 +10,19 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, abort, current_app, request, url_for
 from werkzeug.http import is_resource_modified
 
+from blog.cache import app_cache
 from blog.feeds import queries
 from blog.feeds.build import MEDIA_TYPES, Channel, Format, Item, render, tag_uri
 from blog.models import Comment, Post
-from blog.posts.views import POST_PATH
-from blog.templating import comment_url, post_url
+from blog.permalinks import POST_PATH, comment_url, post_url
 
 bp = Blueprint("feeds", __name__)
-
-
-class FeedCache:
-    """A bounded, thread-safe LRU of feed documents keyed by ETag."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[str, bytes] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get_or_build(self, key: str, build: Callable[[], bytes]) -> bytes:
-        with self._lock:
-            body = self._items.get(key)
-            if body is not None:
-                self._items.move_to_end(key)
-                return body
-        body = build()
-        if self.size > 0:
-            with self._lock:
-                self._items[key] = body
-                while len(self._items) > self.size:
-                    self._items.popitem(last=False)
-        return body
-
-
-@bp.record_once
-def _setup(state) -> None:
-    state.app.extensions["feed_cache"] = FeedCache(state.app.config.get("FEED_CACHE_SIZE", 64))
 
 
 def tag_authority() -> str:
@@ -82,7 +52,7 @@ def _respond(
     if not is_resource_modified(request.environ, etag=etag, last_modified=version.last_modified):
         response = Response(status=304)
     else:
-        cache: FeedCache = current_app.extensions["feed_cache"]
+        cache = app_cache("feed_cache", "FEED_CACHE_SIZE")
         body = cache.get_or_build(etag, lambda: render(build(), fmt))
         response = Response(body, content_type=MEDIA_TYPES[fmt])
     response.set_etag(etag)

@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import lxml.html
 import sqlalchemy as sa
 
-from blog.content import add_comment, save_post, slugify
+from blog.comments.store import add_comment
+from blog.content import save_post, slugify
 from blog.extensions import db
 from blog.markdown import plain_excerpt, render_markdown
 from blog.models import Comment, LegacyPath, Post, Tag, User

@@ -10,7 +10,7 @@ from werkzeug.routing import RequestRedirect
 
 from blog.extensions import db
 from blog.models import LegacyPath, Post
-from blog.templating import post_comments_feed_url, post_url
+from blog.permalinks import post_comments_feed_url, post_url
 
 
 def legacy_keys() -> list[str]:

@@ -18,10 +18,8 @@ from blog.porting.entries import FormatError
 from blog.porting.exporter import export_blog
 from blog.porting.forms import ConfirmForm, UploadForm
 from blog.porting.importer import run_import, zone_named
-from blog.porting.legacy import redirect_legacy
 
 bp = Blueprint("porting", __name__, url_prefix="/admin")
-bp.before_app_request(redirect_legacy)
 
 SESSION_KEY = "porting_upload"
 STALE_AFTER = 24 * 3600

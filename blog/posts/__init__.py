@@ -1,5 +1,1 @@
-"""Reading: the home page, post pages, archives, tags and search."""
-
-from blog.posts.views import bp
-
-__all__ = ["bp"]
+"""Reading: the home page, post pages, archives, tags and search (views.py, page.py)."""

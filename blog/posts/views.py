@@ -9,12 +9,14 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, render_template, request, url_for
 
 from blog.extensions import db
-from blog.models import Comment, Post, Tag, post_tags
+from blog.models import Post, Tag, post_tags
+from blog.permalinks import POST_PATH, get_public_post
+from blog.porting.legacy import redirect_legacy
+from blog.posts.page import render_post_page
 
 bp = Blueprint("posts", __name__)
-
-# A post's permalink, /YYYY/MM/<slug>/; its comments and comment feeds hang off it.
-POST_PATH = "/<int(fixed_digits=4):year>/<int(fixed_digits=2):month>/<slug>/"
+# An imported post's old address (one no route answers) leads to the post.
+bp.before_app_request(redirect_legacy)
 
 
 def _month_range(year: int, month: int | None) -> tuple[datetime, datetime]:
@@ -41,7 +43,7 @@ class Window:
     items: list[Post]
     page: int
     has_next: bool
-    total: None = None
+    total: int | None = None  # counted only where the page says how many (search)
     pages: None = None
 
     @property
@@ -57,8 +59,8 @@ class Window:
         return self.page + 1
 
 
-def _window(select: sa.Select) -> Window:
-    """Return the page of select asked for in ?page=N; 404 past the end."""
+def _window(select: sa.Select, count: bool = False) -> Window:
+    """Return the page of select asked for in ?page=N (and the total if count); 404 past the end."""
     page = request.args.get("page", 1, type=int)
     if not 1 <= page <= MAX_PAGE:
         abort(404)
@@ -66,28 +68,11 @@ def _window(select: sa.Select) -> Window:
     rows = db.session.scalars(select.limit(per_page + 1).offset((page - 1) * per_page)).all()
     if page > 1 and not rows:
         abort(404)
-    return Window(list(rows[:per_page]), page, len(rows) > per_page)
-
-
-def _page(select: sa.Select):
-    number = request.args.get("page", 1, type=int)
-    if not 1 <= number <= MAX_PAGE:
-        abort(404)
-    return db.paginate(
-        select,
-        page=number,
-        per_page=current_app.config["POSTS_PER_PAGE"],
-        max_per_page=50,
-        error_out=True,
-    )
-
-
-def get_public_post(year: int, month: int, slug: str) -> Post:
-    """Return the published post at /year/month/slug/ or abort with 404."""
-    post = db.session.scalar(sa.select(Post).where(Post.slug == slug, Post.public_filter()))
-    if post is None or (post.published_at.year, post.published_at.month) != (year, month):
-        abort(404)
-    return post
+    total = None
+    if count:
+        counted = select.order_by(None).with_only_columns(sa.func.count(Post.id))
+        total = db.session.scalar(counted)
+    return Window(list(rows[:per_page]), page, len(rows) > per_page, total)
 
 
 @bp.route("/")
@@ -100,39 +85,7 @@ def index():
 @bp.route(POST_PATH)
 def detail(year: int, month: int, slug: str):
     """Show a post with its comments."""
-    return render_detail(get_public_post(year, month, slug))
-
-
-def render_detail(post: Post, **context) -> str:
-    """Render a post's page; the comments views add a form with its errors."""
-    # Imported here: the comments blueprint imports this module.
-    from blog.comments.listing import comment_listing
-    from blog.comments.spam import comments_open
-    from blog.comments.views import comment_form
-
-    if context.get("form") is None and comments_open(post):
-        context["form"] = comment_form(post)
-    return render_template(
-        "posts/detail.html",
-        post=post,
-        listing=comment_listing(post, context.get("form")),
-        previous_post=post.previous_post(),
-        next_post=post.next_post(),
-        **context,
-    )
-
-
-def thread(comments: list[Comment]) -> list[tuple[Comment, list[Comment]]]:
-    """Group comments into top-level comments with their replies (one level), oldest first."""
-    replies: dict[int, list[Comment]] = {}
-    top: list[Comment] = []
-    ids = {c.id for c in comments}
-    for comment in comments:
-        if comment.parent_id is not None and comment.parent_id in ids:
-            replies.setdefault(comment.parent_id, []).append(comment)
-        else:
-            top.append(comment)
-    return [(c, replies.get(c.id, [])) for c in top]
+    return render_post_page(get_public_post(year, month, slug))
 
 
 @bp.route("/<int(fixed_digits=4):year>/")
@@ -203,7 +156,7 @@ def search():
                     Post.title.ilike(pattern, escape="\\"), Post.body.ilike(pattern, escape="\\")
                 )
             )
-        page = _page(select)
+        page = _window(select, count=True)
     return render_template("posts/search.html", page=page, query=query)
 
 

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from blog.admin.auth import new_setup_token
-from blog.content import add_comment
+from blog.comments.store import add_comment
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, Post, User
 from tests.admin_helpers import PASSWORD, make_writer

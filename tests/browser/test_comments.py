@@ -9,10 +9,11 @@ import pytest
 import sqlalchemy as sa
 from flask import current_app
 
-from blog.content import add_comment, save_post
+from blog.comments.store import add_comment
+from blog.content import save_post
 from blog.extensions import db
 from blog.models import Comment, Post, PostStatus, User, utcnow
-from blog.templating import post_url
+from blog.permalinks import post_url
 from tests.conftest import base_config
 
 POLL_SECONDS = 1

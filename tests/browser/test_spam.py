@@ -13,7 +13,7 @@ from flask import current_app
 
 from blog.extensions import db, limiter
 from blog.models import CommentStatus
-from blog.templating import post_url
+from blog.permalinks import post_url
 from tests.browser.test_comments import comments_in_db
 from tests.conftest import base_config
 from tests.helpers import publish_post

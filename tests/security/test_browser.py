@@ -165,8 +165,8 @@ def test_comment_payloads_typed_into_the_form_never_run(app, live_server, xss_pa
     """A sample of payloads in every comment field, sent with htmx, shown in place and reloaded."""
     from flask import current_app
 
-    from blog.content import add_comment
-    from blog.templating import post_url
+    from blog.comments.store import add_comment
+    from blog.permalinks import post_url
     from tests.helpers import publish_post
 
     post = publish_post("Type anything", "A form for hostile readers.")

@@ -10,9 +10,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import current_app
 
+from blog.comments import store
 from blog.extensions import db
 from blog.models import Comment, CommentStatus
-from blog.templating import post_url
+from blog.permalinks import post_url
 from tests.admin_helpers import login, make_writer
 from tests.helpers import publish_post
 from tests.security.helpers import PAYLOADS, executable_content, feed_html, parse
@@ -78,10 +79,8 @@ def test_payloads_in_every_comment_field_never_execute(app, client):
     for n, comment_id in enumerate(ids):
         if n % 3:
             comment = db.session.get(Comment, comment_id)
-            comment.status = CommentStatus.PENDING if n % 3 == 1 else CommentStatus.SPAM
             comment.reason = "held for the XSS test"
-    db.session.commit()
-    post.recount_comments()
+            store.set_status([comment], CommentStatus.PENDING if n % 3 == 1 else CommentStatus.SPAM)
     db.session.commit()
 
     pages = []

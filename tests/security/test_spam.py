@@ -17,11 +17,11 @@ import sqlalchemy as sa
 from flask import current_app
 from itsdangerous import URLSafeSerializer
 
-from blog.comments import spam
+from blog.comments import spam, store
 from blog.discussion import DiscussionSettings
 from blog.extensions import db, limiter
 from blog.models import Comment, CommentStatus, Post, utcnow
-from blog.templating import post_url
+from blog.permalinks import post_url
 from tests.helpers import publish_post
 from tests.test_admin_discussion import _settings
 
@@ -273,7 +273,7 @@ def test_duplicate_means_same_person_post_text_and_day(client, post):
     assert send(client, post, author_name="Bea").status_code == 303
     assert send(client, post, body="Hello there!").status_code == 303
     # A held duplicate is named as such.
-    stored()[0].status = CommentStatus.PENDING
+    store.set_status([stored()[0]], CommentStatus.PENDING)
     db.session.commit()
     response = send(client, post)
     assert response.status_code == 409 and "waits for moderation" in response.get_data(as_text=True)

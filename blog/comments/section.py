@@ -1,0 +1,260 @@
+"""The comment section of a post page: its form, its threaded list, and what this reader adds.
+
+Both blueprints build the section here: the post page shows it whole, the comment views answer
+htmx with parts of it. The section decides whether there is a form (comments open or closed),
+where it sits (at the end, or under the comment being answered), what it is filled with (the
+remembered reader, the writer), and which comments it lists (the approved ones, plus this
+reader's own held ones).
+
+The rendered list is kept per process under a key that includes Post.revision: every write to
+a post's comments bumps the revision in the database (blog.comments.store), and the page reads
+it with the post, so another process's write changes the key at the next request and nothing
+goes stale. Only what every reader sees is kept: a reader with comments awaiting moderation,
+or with the reply form open under a comment, gets the list rendered for them alone.
+
+Two signed cookies say who this reader is: the remembered name, email and website ("remember
+me"), and the ids of their comments held for moderation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Response, current_app, render_template, request
+from flask_login import current_user
+from itsdangerous import BadSignature, URLSafeSerializer
+from markupsafe import Markup
+
+from blog.cache import app_cache
+from blog.comments import spam
+from blog.comments.forms import CommentForm
+from blog.extensions import db
+from blog.models import Comment, CommentStatus, Post
+
+REMEMBER_COOKIE = "comment_author"
+HELD_COOKIE = "comment_held"
+HELD_KEEP = 50
+HELD_SECONDS = 60 * 60 * 24 * 90
+POLL_BATCH = 100
+MAX_ROW_ID = 2**63 - 1  # the largest integer PostgreSQL and SQLite store
+
+Thread = tuple[Comment, list[Comment]]
+
+
+def row_id(value: str) -> int:
+    """Read a comment id from a form or query: a whole number the database can hold, else none."""
+    number = int(value)
+    if not 0 <= number <= MAX_ROW_ID:
+        raise ValueError("out of range")
+    return number
+
+
+@dataclass(frozen=True)
+class Listing:
+    html: Markup
+    last_id: int  # the newest approved comment shown: where the page's poll starts
+
+
+@dataclass(frozen=True)
+class Section:
+    """Everything templates/comments/_section.html shows."""
+
+    post: Post
+    is_open: bool
+    form: CommentForm | None  # None when comments are closed
+    listing: Listing
+    alert: str = ""
+
+    @property
+    def form_at_end(self) -> bool:
+        """True when the form sits after the list (not under a comment being answered)."""
+        return self.form is not None and not self.form.parent_id.data
+
+
+def comment_section(post: Post, form: CommentForm | None = None, alert: str = "") -> Section:
+    """Build post's comment section; form is the one the reader sent back (with its errors)."""
+    is_open = spam.comments_open(post)
+    if form is None and is_open:
+        form = new_form(post, replyto=request.args.get("replyto", type=row_id))
+    return Section(post, is_open, form if is_open else None, comment_listing(post, form), alert)
+
+
+# --- The form ----------------------------------------------------------------------------------
+
+
+def new_form(
+    post: Post,
+    replyto: int | None = None,
+    author: dict[str, str] | None = None,
+    remember: bool = True,
+) -> CommentForm:
+    """Return a blank comment form, pre-filled with the remembered author (or the writer's name)."""
+    form = CommentForm(formdata=None)
+    form.issued.data = spam.form_stamp()
+    author = remembered_author() if author is None else author
+    if author:
+        form.author_name.data = author.get("name", "")
+        form.author_email.data = author.get("email", "")
+        form.author_url.data = author.get("url", "")
+        form.remember.data = remember
+    elif current_user.is_authenticated:
+        form.author_name.data = current_user.display_name
+    parent = top_level_comment(post, replyto)
+    form.parent_id.data = parent.id if parent else None
+    return form
+
+
+def top_level_comment(post: Post, comment_id: int | None) -> Comment | None:
+    """Return the approved top-level comment of post that a reply to comment_id goes under."""
+    if not comment_id:
+        return None
+    comment = db.session.get(Comment, comment_id)
+    if comment is not None and comment.parent_id is not None:
+        comment = db.session.get(Comment, comment.parent_id)
+    if comment is None or comment.post_id != post.id or comment.status != CommentStatus.APPROVED:
+        return None
+    return comment
+
+
+# --- The list ----------------------------------------------------------------------------------
+
+
+def comment_listing(post: Post, form: CommentForm | None = None) -> Listing:
+    """Return the post's comment list as HTML, from the cache when every reader sees the same."""
+    replying = form is not None and bool(form.parent_id.data)
+    shared = not replying and not held_ids()
+    is_open = spam.comments_open(post)
+    key = (post.id, post.revision, is_open, request.script_root)
+    cache = app_cache("comment_listing_cache", "COMMENTS_CACHE_SIZE")
+    if shared and (listing := cache.get(key)) is not None:
+        return listing
+    threads = thread(visible_comments(post))
+    html = render_template(
+        "comments/_list.html", post=post, threads=threads, form=form, is_open=is_open
+    )
+    listing = Listing(Markup(html), last_comment_id(threads))
+    if shared:
+        cache.put(key, listing)
+    return listing
+
+
+def visible_comments(post: Post) -> list[Comment]:
+    """Return the approved comments plus this reader's own held ones, oldest first."""
+    comments = post.approved_comments()
+    held = held_ids()
+    if held:
+        mine = db.session.scalars(
+            sa.select(Comment).where(
+                Comment.id.in_(held),
+                Comment.post_id == post.id,
+                Comment.status != CommentStatus.APPROVED,
+            )
+        )
+        comments = sorted([*comments, *mine], key=lambda c: (c.created_at, c.id))
+    return comments
+
+
+def thread(comments: list[Comment]) -> list[Thread]:
+    """Group comments into top-level comments with their replies (one level), oldest first."""
+    replies: dict[int, list[Comment]] = {}
+    top: list[Comment] = []
+    ids = {c.id for c in comments}
+    for comment in comments:
+        if comment.parent_id is not None and comment.parent_id in ids:
+            replies.setdefault(comment.parent_id, []).append(comment)
+        else:
+            top.append(comment)
+    return [(c, replies.get(c.id, [])) for c in top]
+
+
+def last_comment_id(threads: list[Thread]) -> int:
+    """Return the newest approved comment id on the page: where the poll starts."""
+    shown = (c for top, replies in threads for c in (top, *replies))
+    return max((c.id for c in shown if c.status == CommentStatus.APPROVED), default=0)
+
+
+def approved_after(post_id: int, after: int) -> list[Comment]:
+    """Return the approved comments of a post newer than the id after (a poll's batch)."""
+    return list(
+        db.session.scalars(
+            sa.select(Comment)
+            .where(
+                Comment.post_id == post_id,
+                Comment.status == CommentStatus.APPROVED,
+                Comment.id > after,
+            )
+            .order_by(Comment.id)
+            .limit(POLL_BATCH)
+        )
+    )
+
+
+# --- Cookies: the remembered author, and the reader's own comments held for moderation ----
+
+
+def _serializer(salt: str) -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.secret_key, salt=salt)
+
+
+def _load_cookie(name: str) -> Any:
+    raw = request.cookies.get(name)
+    if not raw:
+        return None
+    try:
+        return _serializer(name).loads(raw)
+    except BadSignature:
+        return None
+
+
+def set_signed_cookie(response: Response, name: str, value: Any, max_age: int) -> None:
+    """Set a cookie whose value is signed with the site's key (the reader cannot forge it)."""
+    response.set_cookie(
+        name,
+        _serializer(name).dumps(value),
+        max_age=max_age,
+        httponly=True,
+        samesite="Lax",
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+    )
+
+
+def author_of(form: CommentForm) -> dict[str, str]:
+    """Return who wrote the form: name, email and website as typed."""
+    return {
+        "name": form.author_name.data or "",
+        "email": form.author_email.data or "",
+        "url": form.author_url.data or "",
+    }
+
+
+def remembered_author() -> dict[str, str]:
+    """Return the name, email and website this browser asked us to remember, if any."""
+    value = _load_cookie(REMEMBER_COOKIE)
+    if not isinstance(value, dict):
+        return {}
+    return {k: str(value.get(k, ""))[:500] for k in ("name", "email", "url")}
+
+
+def remember_author(response: Response, author: dict[str, str] | None) -> None:
+    """Keep the author's details when they opted in; forget them when they did not."""
+    if author:
+        set_signed_cookie(
+            response, REMEMBER_COOKIE, author, current_app.config["COMMENTS_REMEMBER_SECONDS"]
+        )
+    elif REMEMBER_COOKIE in request.cookies:
+        response.delete_cookie(REMEMBER_COOKIE, httponly=True, samesite="Lax")
+
+
+def held_ids() -> list[int]:
+    """Return the ids of this reader's comments that wait for moderation."""
+    value = _load_cookie(HELD_COOKIE)
+    if not isinstance(value, list):
+        return []
+    return [i for i in value if isinstance(i, int)][-HELD_KEEP:]
+
+
+def remember_held(response: Response, comment: Comment) -> None:
+    """Add a comment held for moderation to this reader's list, so they alone see it."""
+    set_signed_cookie(response, HELD_COOKIE, [*held_ids(), comment.id][-HELD_KEEP:], HELD_SECONDS)

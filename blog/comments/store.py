@@ -1,0 +1,132 @@
+"""The one write path for comments: every change to a comment goes through these functions.
+
+A post stores what its pages would otherwise count or compare on every read: comment_count
+(its approved comments, shown on listings without a COUNT per post) and revision (bumped by
+every change, the key of the cached comment list and part of the feed ETags). Both are kept
+right here and only here: add, approve, hold, spam, delete, edit, import and re-render all
+end in _changed(), so a new kind of write cannot forget them and serve stale comments.
+
+The caller commits; nothing here does, so a change and its consequences share a transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from blog.extensions import db
+from blog.models import Comment, CommentStatus, Post, utcnow
+from blog.sanitize import clean_comment
+
+
+def add_comment(
+    post: Post,
+    *,
+    author_name: str,
+    body: str,
+    author_email: str = "",
+    author_url: str = "",
+    parent: Comment | None = None,
+    status: str = CommentStatus.APPROVED,
+    created_at: datetime | None = None,
+    ip: str = "",
+    user_agent: str = "",
+    user_id: int | None = None,
+    reason: str = "",
+) -> Comment:
+    """Sanitize and store a comment on post; replies to a reply attach to its top-level comment."""
+    if parent is not None and parent.parent_id is not None:
+        parent = db.session.get(Comment, parent.parent_id) or parent
+    comment = Comment(
+        post=post,
+        parent=parent,
+        author_name=author_name.strip(),
+        author_email=author_email.strip(),
+        author_url=author_url.strip(),
+        body=body,
+        body_html=clean_comment(body),
+        status=status,
+        created_at=created_at or utcnow(),
+        ip=ip,
+        user_agent=user_agent[:300],
+        user_id=user_id,
+        reason=reason,
+    )
+    db.session.add(comment)
+    if status == CommentStatus.APPROVED:
+        # One more, counted without a query: posting is the hot write.
+        post.comment_count = (post.comment_count or 0) + 1
+    post.touch()
+    return comment
+
+
+def set_status(comments: Iterable[Comment], status: str) -> None:
+    """Approve, hold or mark as spam each comment (those already in that state stay as they are)."""
+    changed = [c for c in comments if c.status != status]
+    for comment in changed:
+        comment.status = status
+    _changed({c.post for c in changed})
+
+
+def delete(comments: Iterable[Comment]) -> None:
+    """Delete comments for good (their replies stay, as top-level comments)."""
+    comments = list(comments)
+    posts = {c.post for c in comments}
+    for comment in comments:
+        db.session.delete(comment)
+    _changed(posts)
+
+
+def edit(comment: Comment, body: str) -> None:
+    """Replace a comment's text, sanitized like a new one."""
+    comment.body = body
+    comment.body_html = clean_comment(body)
+    _changed({comment.post})
+
+
+def store_rendered(html_by_id: dict[int, str]) -> None:
+    """Write comments' HTML made again from their text (flask rerender), in one statement."""
+    if not html_by_id:
+        return
+    db.session.execute(
+        sa.update(Comment), [{"id": id_, "body_html": html} for id_, html in html_by_id.items()]
+    )
+    post_ids = db.session.scalars(
+        sa.select(Comment.post_id).where(Comment.id.in_(html_by_id)).distinct()
+    )
+    touch_posts(set(post_ids))
+
+
+def touch_posts(post_ids: set[int]) -> None:
+    """Bump the revision of these posts (their comments' HTML changed), locking the rows."""
+    posts = db.session.scalars(
+        sa.select(Post)
+        .where(Post.id.in_(post_ids))
+        .options(so.load_only(Post.revision), so.raiseload("*"))
+        .with_for_update()
+    )
+    for post in posts:
+        post.touch()
+
+
+def _changed(posts: set[Post]) -> None:
+    """Recount the approved comments of each post and mark it changed for caches and feeds."""
+    if not posts:
+        return
+    db.session.flush()
+    counts = dict(
+        db.session.execute(
+            sa.select(Comment.post_id, sa.func.count(Comment.id))
+            .where(
+                Comment.post_id.in_([p.id for p in posts]),
+                Comment.status == CommentStatus.APPROVED,
+            )
+            .group_by(Comment.post_id)
+        ).all()
+    )
+    for post in posts:
+        post.comment_count = counts.get(post.id, 0)
+        post.touch()

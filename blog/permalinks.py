@@ -1,0 +1,47 @@
+"""Where posts and comments live: the permalink rule, its URLs, and finding a post by them.
+
+Every blueprint that hangs a URL off a post (the post page, its comments, its comment feeds)
+and every template that links to one reads the rule here; none of them imports another's views.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import abort, url_for
+
+from blog.extensions import db
+from blog.models import Comment, Post
+
+# A post's permalink, /YYYY/MM/<slug>/; its comments and comment feeds hang off it.
+POST_PATH = "/<int(fixed_digits=4):year>/<int(fixed_digits=2):month>/<slug>/"
+
+
+def get_public_post(year: int, month: int, slug: str) -> Post:
+    """Return the published post at /year/month/slug/ or abort with 404."""
+    post = db.session.scalar(sa.select(Post).where(Post.slug == slug, Post.public_filter()))
+    if post is None or (post.published_at.year, post.published_at.month) != (year, month):
+        abort(404)
+    return post
+
+
+def post_url(post: Post, _external: bool = False, endpoint: str = "posts.detail", **values) -> str:
+    """Return the permalink of a published post (or another URL under it, by endpoint)."""
+    when = post.published_at
+    return url_for(
+        endpoint,
+        year=when.year,
+        month=when.month,
+        slug=post.slug,
+        _external=_external,
+        **values,
+    )
+
+
+def post_comments_feed_url(post: Post, fmt: str = "atom", _external: bool = False) -> str:
+    """Return the URL of a post's comment feed (Atom by default)."""
+    return post_url(post, _external=_external, endpoint=f"feeds.post_comments_{fmt}")
+
+
+def comment_url(comment: Comment, _external: bool = False) -> str:
+    """Return the permalink of a comment: its post's URL with #comment-N."""
+    return post_url(comment.post, _external=_external, _anchor=f"comment-{comment.id}")
