@@ -1,0 +1,101 @@
+"""Factories: a writer, a post, a comment, made through the blog's own write paths.
+
+Each opens its own app context, commits, and returns the row loaded and detached: its columns
+(id, slug, published_at...) read without a session, and a test uses them to build URLs. To
+change a row later, open `with app.app_context():` and read it again by id.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import Flask
+
+from blog.comments import store
+from blog.content import save_post
+from blog.extensions import db
+from blog.models import Comment, CommentStatus, Post, PostStatus, User, utcnow
+
+PASSWORD = "a long walk by the sea"
+
+
+def _detached(row):
+    db.session.commit()
+    db.session.refresh(row)
+    db.session.expunge(row)
+    return row
+
+
+def writer(
+    app: Flask, username: str = "nell", display_name: str = "Nell Carrow", password: str = PASSWORD
+) -> User:
+    """Return the account username (created with password if missing)."""
+    with app.app_context():
+        user = db.session.scalar(sa.select(User).where(User.username == username))
+        if user is None:
+            user = User(username=username, display_name=display_name)
+            user.set_password(password)
+            db.session.add(user)
+        return _detached(user)
+
+
+def post(
+    app: Flask,
+    title: str = "Talking back",
+    body: str = "A post readers answer.",
+    *,
+    author: str = "nell",
+    status: str = PostStatus.PUBLISHED,
+    published_at: datetime | None = None,
+    tags: list[str] | None = None,
+    comments_open: bool = True,
+    slug: str = "",
+    excerpt: str = "",
+) -> Post:
+    """Publish (or save as status says) a post, by default dated yesterday and open to comments."""
+    user = writer(app, author)
+    if published_at is None and status != PostStatus.DRAFT:
+        published_at = utcnow() - timedelta(days=1)
+    with app.app_context():
+        row = save_post(
+            Post(),
+            title=title,
+            body=body,
+            author_id=user.id,
+            tags=tags or [],
+            status=status,
+            published_at=published_at,
+            slug=slug,
+            excerpt=excerpt,
+            comments_open=comments_open,
+        )
+        return _detached(row)
+
+
+def comment(
+    app: Flask,
+    on: Post,
+    body: str = "A reader's answer.",
+    *,
+    author_name: str = "Ada Reader",
+    status: str = CommentStatus.APPROVED,
+    parent: Comment | None = None,
+    **fields,
+) -> Comment:
+    """Add a comment to the post on through blog.comments.store (counts and revision kept)."""
+    with app.app_context():
+        row = store.add_comment(
+            db.session.get(Post, on.id),
+            author_name=author_name,
+            body=body,
+            status=status,
+            parent=db.session.get(Comment, parent.id) if parent is not None else None,
+            **fields,
+        )
+        return _detached(row)
+
+
+def path_of(post: Post) -> str:
+    """Return the permalink path of a published post."""
+    return f"/{post.published_at:%Y/%m}/{post.slug}/"
