@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test pytest-passes lint format bench clean
+.PHONY: run dev prepare test pytest-passes lint format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,11 +18,19 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $@ $(VENV)/.installed-run
 
-run: $(VENV)/.installed-run
+# Migrate, load the demo (into an empty blog only) and print the setup link while no account exists.
+prepare: $(VENV)/.installed-run
 	$(BIN)/flask --app wsgi db upgrade
 	$(BIN)/flask --app wsgi demo
 	$(BIN)/flask --app wsgi setup-link --base-url http://$(HOST):$(PORT)
-	$(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
+
+# Served the way production serves it: gunicorn with gunicorn.conf.py, on this address.
+run: prepare
+	GUNICORN_BIND=$(HOST):$(PORT) $(BIN)/gunicorn wsgi:app
+
+# For working on the code: Flask's development server, which reloads when a file changes.
+dev: prepare
+	$(BIN)/flask --app wsgi run --debug --host $(HOST) --port $(PORT)
 
 node_modules/.package-lock.json: package-lock.json
 	-npm ci --no-audit --no-fund --loglevel=error

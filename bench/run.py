@@ -45,6 +45,7 @@ class Target:
     headers: dict[str, str] = field(default_factory=dict)
     lua: str | None = None  # a wrk script, e.g. for POST requests
     method: str = "GET"  # only GET targets are counted and timed in-process
+    expect: int | None = None  # with lua: the only status counted as success; others fail the run
 
 
 def targets(pages: dict[str, str]) -> list[Target]:
@@ -71,6 +72,7 @@ def targets(pages: dict[str, str]) -> list[Target]:
             pages["comment-post"],
             lua=pages.get("lua"),
             method="POST",
+            expect=303,
         ),
     ]
 
@@ -83,6 +85,7 @@ class Result:
     errors: str = ""
     requests: int = 0
     cpu_ms: float = 0.0  # gunicorn's CPU time (master and workers) per request
+    unexpected: int = 0  # answers whose status was not the target's expected one (lua targets)
 
 
 def free_port() -> int:
@@ -264,15 +267,48 @@ def start_gunicorn(
 
 
 COMMENT_LUA = """
--- POST the comment form with one reader's session; each body is different.
+-- POST the comment form with one reader's session; every body differs, across threads too
+-- (wrk gives each thread the same math.random sequence unless it is seeded per thread; a
+-- repeated body is a duplicate comment, refused with 409). Answers other than {expect} are
+-- counted and printed, so the benchmark fails instead of timing refusals.
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 wrk.headers["Cookie"] = {cookie}
 local prefix = {prefix}
+local threads = {{}}
+local counter = 0
+
+function setup(thread)
+  counter = counter + 1
+  thread:set("id", counter)
+  table.insert(threads, thread)
+end
+
 local n = 0
+unexpected = 0
+answered = 0
+
+function init(args)
+  math.randomseed(os.time() * 1000 + id)
+end
+
 request = function()
   n = n + 1
-  return wrk.format(nil, nil, nil, prefix .. n .. "-" .. math.random(1000000000))
+  return wrk.format(nil, nil, nil, prefix .. id .. "-" .. n .. "-" .. math.random(1000000000))
+end
+
+response = function(status, headers, body)
+  answered = answered + 1
+  if status ~= {expect} then unexpected = unexpected + 1 end
+end
+
+function done(summary, latency, requests)
+  local bad, all = 0, 0
+  for _, thread in ipairs(threads) do
+    bad = bad + thread:get("unexpected")
+    all = all + thread:get("answered")
+  end
+  io.write(string.format("Unexpected statuses: %d of %d\\n", bad, all))
 end
 """
 
@@ -296,7 +332,8 @@ def comment_script(base: str, pages: dict[str, str], tmp: Path) -> str:
     data = [(name, filled.get(name, value)) for name, value in fields if name != "body"]
     prefix = urllib.parse.urlencode(data) + "&body=Benchmark+comment+"
     path = tmp / f"comment-{urllib.parse.urlsplit(base).port}.lua"
-    path.write_text(COMMENT_LUA.format(cookie=json.dumps(cookie), prefix=json.dumps(prefix)))
+    script = COMMENT_LUA.format(cookie=json.dumps(cookie), prefix=json.dumps(prefix), expect=303)
+    path.write_text(script)
     return str(path)
 
 
@@ -371,7 +408,14 @@ def wrk(url: str, target: Target, duration: int, connections: int, threads: int)
         errors.append(f"{m.group(1)} non-2xx/3xx")
     if m := re.search(r"Socket errors: (.*)", out):
         errors.append(m.group(1))
-    return Result(rps, p50, p99, "; ".join(errors), requests)
+    unexpected = 0
+    if target.expect is not None:
+        m = re.search(r"Unexpected statuses: (\d+) of (\d+)", out)
+        if m is None:
+            raise SystemExit(f"wrk's script for {target.name} printed no status count:\n{out}")
+        unexpected = int(m.group(1))
+        errors.append(f"{unexpected} of {m.group(2)} not {target.expect}")
+    return Result(rps, p50, p99, "; ".join(errors), requests, unexpected=unexpected)
 
 
 def _latency(text: str) -> float:
@@ -447,7 +491,10 @@ def median(results: list[Result]) -> Result:
     middle = ordered[len(ordered) // 2]
     cpu = sorted(r.cpu_ms for r in results)[len(results) // 2]
     errors = "; ".join(r.errors for r in results if r.errors)
-    return Result(middle.rps, middle.p50_ms, middle.p99_ms, errors, middle.requests, cpu)
+    unexpected = sum(r.unexpected for r in results)
+    return Result(
+        middle.rps, middle.p50_ms, middle.p99_ms, errors, middle.requests, cpu, unexpected
+    )
 
 
 def run(sizes: list[tuple[int, int]], args) -> list[Site]:
@@ -572,6 +619,21 @@ def main() -> None:
     print(report)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.md").write_text(report)
+    failed = unexpected_statuses(sites)
+    if failed:
+        raise SystemExit("Unexpected statuses (more than 1 %): " + "; ".join(failed))
+
+
+def unexpected_statuses(sites: list[Site]) -> list[str]:
+    """Name every target whose answers were not its expected status more than 1 % of the time."""
+    failed = []
+    for site in sites:
+        for name, results in site.results.items():
+            answered = sum(r.requests for r in results)
+            unexpected = sum(r.unexpected for r in results)
+            if answered and unexpected / answered > 0.01:
+                failed.append(f"{name} at {site.posts:,} posts: {unexpected} of {answered}")
+    return failed
 
 
 if __name__ == "__main__":
