@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from blog.comments.store import add_comment
 from blog.extensions import db
 from blog.models import Comment, Post
+from tests.helpers.database import count
 
 
 def _count(uri_or_path: str) -> int:
@@ -22,8 +23,8 @@ def _count(uri_or_path: str) -> int:
 def test_backup_while_the_blog_writes_is_consistent(app, runner, database_uri, tmp_path):
     filled = runner.invoke(args=["bench-data", "--posts", "300", "--comments", "40000"])
     assert filled.exit_code == 0, filled.output
-    post_ids = db.session.scalars(sa.select(Post.id).where(Post.comment_count > 0)).all()
-    db.session.rollback()
+    with app.app_context():
+        post_ids = db.session.scalars(sa.select(Post.id).where(Post.comment_count > 0)).all()
     source = database_uri.removeprefix("sqlite:///")
     stop = threading.Event()
     written: list[int] = []
@@ -71,7 +72,7 @@ def test_backup_while_the_blog_writes_is_consistent(app, runner, database_uri, t
     again = runner.invoke(args=["backup", str(copy)])
     assert again.exit_code != 0
     assert "exists" in again.output
-    assert db.session.scalar(sa.select(sa.func.count(Comment.id))) == _count(source)
+    assert count(app, Comment) == _count(source)
 
 
 @pytest.mark.postgresql_only

@@ -13,7 +13,8 @@ import uuid
 
 import pytest
 
-from tests.helpers import browser_opener, form_fields
+from tests.helpers.html import form_fields
+from tests.helpers.servers import browser_opener
 
 LOGIN_FORM = "//form[@action='/login']"
 
