@@ -7,9 +7,8 @@ from flask import template_rendered
 from blog import create_app
 from blog.comments import store
 from blog.comments.section import HELD_COOKIE
-from blog.comments.store import add_comment
 from blog.extensions import db
-from blog.models import Comment, CommentStatus, Post
+from blog.models import Comment, CommentStatus
 from tests.helpers import factories
 from tests.helpers.database import post_by_slug
 from tests.helpers.factories import OPEN_DEMO_POST, path_of
@@ -53,11 +52,7 @@ def test_a_comment_written_by_another_process_shows_at_once(app, app_config, cli
     renders_of_list(app, client, path)  # cached here
 
     other = create_app(app_config)  # another worker: its own cache, the same database
-    with other.app_context():
-        post = db.session.get(Post, post.id)
-        add_comment(post, author_name="From elsewhere", body="written by another process")
-        db.session.commit()
-        db.engine.dispose()
+    factories.comment(other, post, "written by another process", author_name="From elsewhere")
 
     renders, page = renders_of_list(app, client, path)
     assert renders == 1  # the revision changed, so the key did

@@ -15,7 +15,6 @@ from lxml import etree
 
 from blog import create_app
 from blog.cache import LRU
-from blog.comments.store import add_comment
 from blog.content import save_post
 from blog.extensions import db
 from blog.feeds.build import Channel, Item, render, tag_uri
@@ -367,12 +366,7 @@ def test_new_comment_changes_the_etag_and_shows_in_both_comment_feeds(app, clien
 
     # Another worker process writes: a second app (its own feed cache) on the same database.
     other = create_app(app.config.copy())
-    with other.app_context():
-        post = db.session.get(Post, blog.latest.id)
-        add_comment(post, author_name="Eve", body="A brand new remark.")
-        db.session.commit()
-        db.session.remove()
-        db.engine.dispose()
+    factories.comment(other, blog.latest, "A brand new remark.", author_name="Eve")
 
     for url in urls:
         response = client.get(url, headers={"If-None-Match": etags[url]})
@@ -426,11 +420,8 @@ def test_feed_queries_do_not_grow_with_the_comments(app, client, blog, queries):
     with queries() as few:
         for url in urls:
             assert client.get(url).status_code == 200
-    with app.app_context():
-        post = db.session.get(Post, blog.first.id)
-        for n in range(30):
-            add_comment(post, author_name=f"Reader {n}", body=f"Comment {n}")
-        db.session.commit()
+    for n in range(30):
+        factories.comment(app, blog.first, f"Comment {n}", author_name=f"Reader {n}")
     with queries() as many:
         for url in urls:
             assert b"Reader 29" in client.get(url).data or url.endswith("posts.atom")

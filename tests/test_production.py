@@ -10,7 +10,8 @@ from tests.helpers.html import parse
 
 
 def _fetch(url: str) -> tuple[int, object]:
-    with urllib.request.urlopen(url, timeout=10) as response:
+    # Generous: a fresh worker loads the app on its first request, slow on a busy machine.
+    with urllib.request.urlopen(url, timeout=60) as response:
         return response.status, parse(response.read())
 
 

@@ -19,7 +19,8 @@ from lxml import etree
 
 from blog.content import save_post
 from blog.extensions import db
-from blog.models import Post, PostStatus, User
+from blog.models import Post, PostStatus
+from tests.helpers import factories
 from tests.helpers.html import parse
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -199,11 +200,8 @@ def publish_payload_posts(app: Flask) -> list[Post]:
 
     Returns the posts detached, their tags loaded.
     """
-    with app.app_context():
-        author = User(username="writer", display_name="<b onclick=alert(1)>Writer</b>")
-        author.set_password("a long test password")
-        db.session.add(author)
-        db.session.flush()
+    author = factories.writer(app, "writer", "<b onclick=alert(1)>Writer</b>")
+    with app.app_context():  # one transaction for some 250 posts
         now = datetime.now(UTC)
         posts = []
         for i, payload in enumerate(PAYLOADS):
