@@ -28,6 +28,7 @@ def test_backup_while_the_blog_writes_is_consistent(app, runner, database_uri, t
     source = database_uri.removeprefix("sqlite:///")
     stop = threading.Event()
     written: list[int] = []
+    progress = threading.Condition()
 
     def write() -> None:  # a reader commenting through the app all along
         n = 0
@@ -38,19 +39,24 @@ def test_backup_while_the_blog_writes_is_consistent(app, runner, database_uri, t
                 db.session.commit()
                 db.session.remove()
             n += 1
-            written.append(n)
+            with progress:
+                written.append(n)
+                progress.notify_all()
+
+    def until(count: int) -> None:
+        """Wait until the reader has written count comments."""
+        with progress:
+            assert progress.wait_for(lambda: len(written) >= count, timeout=60), len(written)
 
     writer = threading.Thread(target=write)
     writer.start()
     try:
-        while len(written) < 20:
-            stop.wait(0.01)
+        until(20)
         before = len(written)
         copy = tmp_path / "copy.sqlite"
         result = runner.invoke(args=["backup", str(copy)])
         during = len(written) - before
-        for _ in range(20):  # keep writing a little after the copy
-            stop.wait(0.01)
+        until(len(written) + 20)  # keep writing a little after the copy
     finally:
         stop.set()
         writer.join(30)
