@@ -10,8 +10,10 @@ from blog.comments.section import HELD_COOKIE
 from blog.extensions import db
 from blog.models import Comment, CommentStatus
 from tests.helpers import factories
+from tests.helpers.auth import login
 from tests.helpers.database import post_by_slug
 from tests.helpers.factories import OPEN_DEMO_POST, path_of
+from tests.helpers.html import parse
 
 
 def renders_of_list(app, client, path: str) -> tuple[int, str]:
@@ -97,3 +99,23 @@ def test_a_reader_with_a_held_comment_gets_their_own_list(app, client, demo):
     client.delete_cookie(HELD_COOKIE)
     renders, page = renders_of_list(app, client, path)
     assert renders == 0 and "my held words" not in page
+
+
+def test_a_list_cached_while_the_writer_looks_holds_nothing_of_the_writers(app, client, demo):
+    """The writer's visit fills the cache; a reader then gets the readers' list and form."""
+    factories.writer(app)
+    path = path_of(post_by_slug(app, OPEN_DEMO_POST))
+    writer = app.test_client()
+    assert login(writer).status_code == 303
+    renders, as_writer = renders_of_list(app, writer, path)
+    assert renders == 1 and author_field(as_writer) == "Nell Carrow"  # the writer's own form
+    renders, as_reader = renders_of_list(app, client, path)
+    assert renders == 0  # served from the cache the writer's visit filled
+    assert comment_list(as_reader) == comment_list(as_writer)
+    assert author_field(as_reader) == ""
+
+
+def author_field(page: str) -> str:
+    """The name the page's comment form is filled in with."""
+    (field,) = parse(page).xpath("//form[@id='comment-form']//input[@name='author_name']")
+    return field.get("value", "")
