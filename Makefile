@@ -41,14 +41,21 @@ test: $(VENV)/.installed-test node_modules/.package-lock.json
 	tests/with-postgres $(MAKE) --no-print-directory pytest-passes
 
 # The suite on SQLite, then again on PostgreSQL when there is one (always in CI, where a
-# missing PostgreSQL fails the run). tests/with-postgres sets BLOG_TEST_DATABASE_URL.
+# missing PostgreSQL fails the run): there, only the tests whose outcome the engine can change
+# (see tests/conftest.py). tests/with-postgres sets BLOG_TEST_DATABASE_URL. PYTEST_WORKERS=2
+# (or auto) spreads each pass over that many processes with pytest-xdist; each worker has its
+# own databases, Chromium and ports. One process by default: the gain on CI's two cores is not
+# measured yet (README, "The test suite").
+PYTEST_WORKERS ?= 0
 pytest-passes:
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 	if [ -n "$$BLOG_TEST_DATABASE_URL" ] || [ "$$CI" = true ]; then \
-	  BLOG_TEST_ENGINE=postgresql $(BIN)/pytest $(PYTEST_ARGS); fi
+	  BLOG_TEST_ENGINE=postgresql $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS); fi
 
-# wrk against gunicorn and nginx at 1,000 and 100,000 posts; see BENCHMARKS.md.
-bench: $(VENV)/.installed-run
+# wrk against gunicorn and nginx at 1,000 and 100,000 posts; see BENCHMARKS.md. The bench
+# reads the comment form as the load tests do (tests/helpers: html5lib), so it needs the test
+# extra: one form reader for both, not a second one that could drift from what the tests prove.
+bench: $(VENV)/.installed-test
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 lint: $(VENV)/.installed-test

@@ -318,7 +318,8 @@ def comment_script(base: str, pages: dict[str, str], tmp: Path) -> str:
     gives, empty ones empty), and write a wrk script that POSTs it; return its path."""
     import json
 
-    from tests.helpers import browser_opener, form_fields
+    from tests.helpers.html import form_fields
+    from tests.helpers.servers import browser_opener
 
     opener = browser_opener()
     page_url = base + pages["comment-post"].removesuffix("comments")

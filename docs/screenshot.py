@@ -8,17 +8,13 @@ The README's picture: `make run`, then
 """
 
 import sys
+from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.helpers.browser import launch  # noqa: E402  (the tests' launcher and flags)
 
 
 def main() -> None:
@@ -26,7 +22,7 @@ def main() -> None:
     width = int(sys.argv[3]) if len(sys.argv) > 3 else 1100
     scheme = sys.argv[4] if len(sys.argv) > 4 else "light"
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        browser = launch(p)
         page = browser.new_page(viewport={"width": width, "height": 900}, color_scheme=scheme)
         page.goto(url)
         page.screenshot(path=out, full_page=True)

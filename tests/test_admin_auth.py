@@ -10,13 +10,19 @@ import sqlalchemy as sa
 from blog.admin import auth
 from blog.extensions import db
 from blog.models import Post, Setting, User
-from tests.admin_helpers import NS, PASSWORD, csrf_token, login, make_writer, parse, text_of
+from tests.helpers import factories
+from tests.helpers.auth import login
+from tests.helpers.config import base_config
+from tests.helpers.database import count
+from tests.helpers.factories import PASSWORD
+from tests.helpers.html import csrf_token, parse, text
 
 # --- First run ---------------------------------------------------------------------------------
 
 
 def _setup_token(app) -> str:
-    return auth.new_setup_token()
+    with app.app_context():
+        return auth.new_setup_token()
 
 
 def _setup_form(client, token: str, **fields) -> dict:
@@ -36,8 +42,9 @@ def test_setup_link_printed_while_no_account(demo, runner):
     result = runner.invoke(args=["setup-link", "--base-url", "http://127.0.0.1:5000"])
     assert result.exit_code == 0
     token = re.search(r"http://127\.0\.0\.1:5000/setup\?token=([\w-]+)", result.output).group(1)
-    assert auth.setup_token_valid(token)
-    stored = Setting.get(auth.SETUP_TOKEN_KEY)
+    with demo.app_context():
+        assert auth.setup_token_valid(token)
+        stored = Setting.get(auth.SETUP_TOKEN_KEY)
     assert token not in stored  # only its hash is kept
 
 
@@ -56,25 +63,28 @@ def test_setup_creates_first_account_taking_over_the_demo_author(demo, client):
     response = client.post("/setup", data=_setup_form(client, token))
     assert response.status_code == 303
     assert response.headers["Location"] == "/admin/"
-    users = db.session.scalars(sa.select(User)).all()
-    assert [(u.username, u.display_name) for u in users] == [("nell", "Nell Carrow")]
-    assert users[0].check_password("lanterns over the harbour")
-    # The demo posts are now the writer's.
-    authors = set(db.session.scalars(sa.select(Post.author_id)))
-    assert authors == {users[0].id}
+    with demo.app_context():
+        users = db.session.scalars(sa.select(User)).all()
+        assert [(u.username, u.display_name) for u in users] == [("nell", "Nell Carrow")]
+        assert users[0].check_password("lanterns over the harbour")
+        # The demo posts are now the writer's.
+        authors = set(db.session.scalars(sa.select(Post.author_id)))
+        assert authors == {users[0].id}
     # Logged in straight away.
     assert client.get("/admin/").status_code == 200
     # The page and its token are gone for good.
     assert client.get(f"/setup?token={token}").status_code == 404
     assert client.post("/setup", data={"token": token}).status_code in (400, 404)
-    assert Setting.get(auth.SETUP_TOKEN_KEY) is None
+    with demo.app_context():
+        assert Setting.get(auth.SETUP_TOKEN_KEY) is None
 
 
 def test_setup_on_an_empty_blog_creates_a_user(client, app):
     token = _setup_token(app)
     response = client.post("/setup", data=_setup_form(client, token, username="ada"))
     assert response.status_code == 303
-    assert db.session.scalar(sa.select(User.username)) == "ada"
+    with app.app_context():
+        assert db.session.scalar(sa.select(User.username)) == "ada"
 
 
 @pytest.mark.parametrize("token", ["", "wrong", "x" * 43])
@@ -83,11 +93,12 @@ def test_setup_refuses_a_wrong_token(demo, client, token):
     response = client.get(f"/setup?token={token}")
     assert response.status_code == 403
     assert "setup-link" in response.get_data(as_text=True)
-    good = auth.new_setup_token()
+    good = _setup_token(demo)
     data = _setup_form(client, good)
     data["token"] = token
     assert client.post("/setup", data=data).status_code == 403
-    assert db.session.scalar(sa.select(User.password_hash)) == ""
+    with demo.app_context():
+        assert db.session.scalar(sa.select(User.password_hash)) == ""
 
 
 def test_a_new_setup_link_replaces_the_old_one(demo, client):
@@ -98,7 +109,7 @@ def test_a_new_setup_link_replaces_the_old_one(demo, client):
 
 def test_setup_is_404_once_an_account_exists(app, client):
     token = _setup_token(app)
-    make_writer()
+    factories.writer(app)
     assert client.get(f"/setup?token={token}").status_code == 404
 
 
@@ -122,12 +133,13 @@ def test_setup_rejects_weak_input_keeping_what_was_typed(demo, client, fields, f
     token = _setup_token(demo)
     response = client.post("/setup", data=_setup_form(client, token, **fields))
     assert response.status_code == 422
-    tree = parse(response.data)
-    error = tree.find(f".//h:p[@id='{field}-error']", NS)
-    assert error is not None and message in text_of(error)
-    display = tree.find(".//h:input[@name='display_name']", NS)
+    tree = parse(response)
+    error = tree.find(f".//p[@id='{field}-error']")
+    assert error is not None and message in text(error)
+    display = tree.find(".//input[@name='display_name']")
     assert display.get("value", "") == fields.get("display_name", "Nell Carrow")
-    assert not auth.has_account()
+    with demo.app_context():
+        assert not auth.has_account()
 
 
 # --- create-admin ------------------------------------------------------------------------------
@@ -136,15 +148,17 @@ def test_setup_rejects_weak_input_keeping_what_was_typed(demo, client, fields, f
 def test_create_admin_reads_the_password_from_stdin(demo, runner):
     result = runner.invoke(args=["create-admin", "ada"], input="correct staple battery hinge\n")
     assert result.exit_code == 0, result.output
-    user = db.session.scalar(sa.select(User).where(User.username == "ada"))
-    # The first account takes over the passwordless demo author.
-    assert user.check_password("correct staple battery hinge")
-    assert db.session.scalar(sa.select(sa.func.count(User.id))) == 1
+    with demo.app_context():
+        user = db.session.scalar(sa.select(User).where(User.username == "ada"))
+        # The first account takes over the passwordless demo author.
+        assert user.check_password("correct staple battery hinge")
+        assert db.session.scalar(sa.select(sa.func.count(User.id))) == 1
     # Run again: it resets the password of the same account.
     result = runner.invoke(args=["create-admin", "ada"], input="another fine long password\n")
     assert result.exit_code == 0 and "reset" in result.output
-    db.session.refresh(user)
-    assert user.check_password("another fine long password")
+    with demo.app_context():
+        user = db.session.scalar(sa.select(User).where(User.username == "ada"))
+        assert user.check_password("another fine long password")
 
 
 def test_create_admin_prompts_twice_without_echo_on_a_terminal(app, runner, monkeypatch):
@@ -157,15 +171,16 @@ def test_create_admin_prompts_twice_without_echo_on_a_terminal(app, runner, monk
     assert result.exit_code == 0, result.output
     assert typed not in result.output  # hidden input
     assert "Repeat for confirmation" in result.output
-    user = db.session.scalar(sa.select(User).where(User.username == "ada"))
-    assert user.display_name == "Ada L." and user.check_password(typed)
+    with app.app_context():
+        user = db.session.scalar(sa.select(User).where(User.username == "ada"))
+        assert user.display_name == "Ada L." and user.check_password(typed)
 
 
 def test_create_admin_refuses_a_weak_password(app, runner):
     result = runner.invoke(args=["create-admin", "ada"], input="hunter2\n")
     assert result.exit_code == 1
     assert "at least 12" in result.output
-    assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0
+    assert count(app, User) == 0
 
 
 # --- Login and logout --------------------------------------------------------------------------
@@ -173,19 +188,33 @@ def test_create_admin_refuses_a_weak_password(app, runner):
 
 @pytest.fixture
 def writer(app):
-    return make_writer()
+    return factories.writer(app)
 
 
-def test_login_and_logout(writer, client):
-    response = login(client)
+def test_login_and_logout(writer, client, auth):
+    response = auth.login()
     assert response.status_code == 303 and response.headers["Location"] == "/admin/"
     assert client.get("/admin/").status_code == 200
     # Logout is a POST with a CSRF token.
     assert client.get("/logout").status_code == 405
     assert client.post("/logout").status_code == 400
-    response = client.post("/logout", data={"csrf_token": csrf_token(client, "/admin/")})
+    response = auth.logout()
     assert response.status_code == 303
     assert client.get("/admin/").status_code == 302
+
+
+def test_a_fresh_client_after_another_logs_in_is_anonymous(app, writer, client, auth):
+    """Each request has its own context: one client's login never serves another client."""
+    assert auth.login().status_code == 303
+    assert client.get("/admin/").status_code == 200
+    stranger = app.test_client()  # no cookies
+    response = stranger.get("/admin/")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+    assert stranger.get("/admin/comments", headers={"HX-Request": "true"}).status_code == 401
+    # Its login page is the anonymous one, with a CSRF token of its own session.
+    assert csrf_token(stranger) != csrf_token(client, "/admin/")
+    # And the writer is still logged in.
+    assert client.get("/admin/").status_code == 200
 
 
 def test_wrong_password_is_refused(writer, client):
@@ -248,8 +277,8 @@ def test_next_goes_back_to_a_local_path(writer, client):
     assert response.status_code == 302
     login_url = response.headers["Location"]
     assert login_url.startswith("/login?next=")
-    tree = parse(client.get(login_url).data)
-    next_field = tree.find(".//h:input[@name='next']", NS)
+    tree = parse(client.get(login_url))
+    next_field = tree.find(".//input[@name='next']")
     assert next_field.get("value") == "/admin/comments?status=spam"
     response = login(client, next=next_field.get("value"))
     assert response.headers["Location"] == "/admin/comments?status=spam"
@@ -296,11 +325,11 @@ def test_every_admin_url_redirects_anonymous_readers_to_login(demo, client):
     response = client.post("/admin/posts/new", data={"csrf_token": token})
     assert response.headers["Location"] == "/login?next=/admin/"
     # Nothing changed underneath.
-    assert db.session.scalar(sa.select(sa.func.count(Post.id))) == 6
+    assert count(demo, Post) == 6
 
 
-def test_every_admin_url_answers_a_logged_in_writer(demo, client, writer):
-    login(client)
+def test_every_admin_url_answers_a_logged_in_writer(demo, client, writer, auth):
+    auth.login()
     for rule in _admin_rules(demo):
         if "GET" in rule.methods and not rule.arguments:
             assert client.get(rule.rule).status_code == 200, rule.rule
@@ -309,8 +338,6 @@ def test_every_admin_url_answers_a_logged_in_writer(demo, client, writer):
 class TestSecureCookies:
     @pytest.fixture
     def app_config(self, database_uri):
-        from tests.conftest import base_config
-
         return base_config(database_uri, SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True)
 
     def test_cookies_are_secure_when_configured(self, writer, client):
@@ -327,8 +354,6 @@ class TestSecureCookies:
 class TestRateLimit:
     @pytest.fixture
     def app_config(self, database_uri):
-        from tests.conftest import base_config
-
         return base_config(database_uri, RATELIMIT_ENABLED=True)
 
     @pytest.fixture(autouse=True)

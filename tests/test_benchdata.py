@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import html5lib
 import sqlalchemy as sa
 
 from blog import create_app
-from blog.content import save_post
 from blog.extensions import db
-from blog.models import Comment, CommentStatus, Post, PostStatus
-from tests.conftest import base_config
+from blog.models import Comment, CommentStatus, Post, PostStatus, User
+from tests.helpers import factories
+from tests.helpers.config import base_config
+from tests.helpers.database import post_by_slug
+from tests.helpers.factories import path_of
+from tests.helpers.html import parse
 
 
 def test_bench_data_writes_consistent_posts_and_comments(app, runner, client):
@@ -17,62 +19,51 @@ def test_bench_data_writes_consistent_posts_and_comments(app, runner, client):
     assert result.exit_code == 0, result.output
     assert "Wrote 60 posts and 3,000 comments" in result.output
 
-    assert db.session.scalar(sa.select(sa.func.count(Post.id))) == 60
-    assert db.session.scalar(sa.select(sa.func.count(Comment.id))) == 3000
-    approved = dict(
-        db.session.execute(
-            sa.select(Comment.post_id, sa.func.count(Comment.id))
-            .where(Comment.status == CommentStatus.APPROVED)
-            .group_by(Comment.post_id)
-        ).all()
-    )
-    for post_id, count in db.session.execute(sa.select(Post.id, Post.comment_count)):
-        assert count == approved.get(post_id, 0)
-    specials = dict(
-        db.session.execute(
-            sa.select(Post.slug, Post.comment_count).where(Post.slug.like("bench-%-comments"))
-        ).all()
-    )
-    assert specials == {
-        "bench-10-comments": 10,
-        "bench-200-comments": 200,
-        "bench-2000-comments": 2000,
-    }
-    # Replies point at a comment of the same post; dates spread over years.
-    orphans = db.session.scalar(
-        sa.select(sa.func.count(Comment.id))
-        .join(Comment.parent.of_type(sa.orm.aliased(Comment, name="p")))
-        .where(sa.text("p.post_id != comment.post_id"))
-    )
-    assert orphans == 0
-    first, last = db.session.execute(
-        sa.select(sa.func.min(Post.published_at), sa.func.max(Post.published_at)).where(
-            Post.status == PostStatus.PUBLISHED
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Post.id))) == 60
+        assert db.session.scalar(sa.select(sa.func.count(Comment.id))) == 3000
+        approved = dict(
+            db.session.execute(
+                sa.select(Comment.post_id, sa.func.count(Comment.id))
+                .where(Comment.status == CommentStatus.APPROVED)
+                .group_by(Comment.post_id)
+            ).all()
         )
-    ).one()
-    assert (last - first).days > 365 * 5
+        for post_id, count in db.session.execute(sa.select(Post.id, Post.comment_count)):
+            assert count == approved.get(post_id, 0)
+        specials = dict(
+            db.session.execute(
+                sa.select(Post.slug, Post.comment_count).where(Post.slug.like("bench-%-comments"))
+            ).all()
+        )
+        assert specials == {
+            "bench-10-comments": 10,
+            "bench-200-comments": 200,
+            "bench-2000-comments": 2000,
+        }
+        # Replies point at a comment of the same post; dates spread over years.
+        orphans = db.session.scalar(
+            sa.select(sa.func.count(Comment.id))
+            .join(Comment.parent.of_type(sa.orm.aliased(Comment, name="p")))
+            .where(sa.text("p.post_id != comment.post_id"))
+        )
+        assert orphans == 0
+        first, last = db.session.execute(
+            sa.select(sa.func.min(Post.published_at), sa.func.max(Post.published_at)).where(
+                Post.status == PostStatus.PUBLISHED
+            )
+        ).one()
+        assert (last - first).days > 365 * 5
+        author = db.session.scalar(sa.select(User.username).limit(1))
 
-    post = db.session.scalar(sa.select(Post).where(Post.slug == "bench-200-comments"))
-    url = f"/{post.published_at.year}/{post.published_at.month:02d}/{post.slug}/"
-    db.session.rollback()
-    response = client.get(url)
+    post = post_by_slug(app, "bench-200-comments")
+    response = client.get(path_of(post))
     assert response.status_code == 200
-    doc = html5lib.parse(response.get_data(as_text=True), namespaceHTMLElements=False)
-    assert len(doc.findall(".//ol[@id='comment-list']//article")) == 200
+    assert len(parse(response).findall(".//ol[@id='comment-list']//article")) == 200
     assert client.get(f"/{first.year + 1}/").status_code == 200  # archives have posts
 
     # The ids written in bulk leave room for the blog's own inserts (PostgreSQL sequences).
-    author_id = db.session.scalar(sa.select(Post.author_id).limit(1))
-    new = save_post(
-        Post(),
-        title="After the bench",
-        body="New.",
-        author_id=author_id,
-        tags=["writing"],
-        status=PostStatus.PUBLISHED,
-        published_at=first,
-    )
-    db.session.commit()
+    new = factories.post(app, "After the bench", "New.", author=author, tags=["writing"])
     assert new.id == 61
 
     again = runner.invoke(args=["bench-data", "--posts", "5", "--comments", "5"])
@@ -86,5 +77,3 @@ def test_the_constant_route_exists_only_for_the_bench(app, database_uri):
     response = bench.test_client().get("/_bench/constant")
     assert response.status_code == 200
     assert response.get_data(as_text=True) == "Hello from Flask.\n"
-    with bench.app_context():
-        db.engine.dispose()

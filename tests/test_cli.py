@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from blog.comments.store import add_comment
 from blog.extensions import db
 from blog.models import Comment, Post
+from tests.helpers.database import count
 
 
 def _count(uri_or_path: str) -> int:
@@ -22,11 +23,12 @@ def _count(uri_or_path: str) -> int:
 def test_backup_while_the_blog_writes_is_consistent(app, runner, database_uri, tmp_path):
     filled = runner.invoke(args=["bench-data", "--posts", "300", "--comments", "40000"])
     assert filled.exit_code == 0, filled.output
-    post_ids = db.session.scalars(sa.select(Post.id).where(Post.comment_count > 0)).all()
-    db.session.rollback()
+    with app.app_context():
+        post_ids = db.session.scalars(sa.select(Post.id).where(Post.comment_count > 0)).all()
     source = database_uri.removeprefix("sqlite:///")
     stop = threading.Event()
     written: list[int] = []
+    progress = threading.Condition()
 
     def write() -> None:  # a reader commenting through the app all along
         n = 0
@@ -37,19 +39,24 @@ def test_backup_while_the_blog_writes_is_consistent(app, runner, database_uri, t
                 db.session.commit()
                 db.session.remove()
             n += 1
-            written.append(n)
+            with progress:
+                written.append(n)
+                progress.notify_all()
+
+    def until(count: int) -> None:
+        """Wait until the reader has written count comments."""
+        with progress:
+            assert progress.wait_for(lambda: len(written) >= count, timeout=60), len(written)
 
     writer = threading.Thread(target=write)
     writer.start()
     try:
-        while len(written) < 20:
-            stop.wait(0.01)
+        until(20)
         before = len(written)
         copy = tmp_path / "copy.sqlite"
         result = runner.invoke(args=["backup", str(copy)])
         during = len(written) - before
-        for _ in range(20):  # keep writing a little after the copy
-            stop.wait(0.01)
+        until(len(written) + 20)  # keep writing a little after the copy
     finally:
         stop.set()
         writer.join(30)
@@ -71,7 +78,7 @@ def test_backup_while_the_blog_writes_is_consistent(app, runner, database_uri, t
     again = runner.invoke(args=["backup", str(copy)])
     assert again.exit_code != 0
     assert "exists" in again.output
-    assert db.session.scalar(sa.select(sa.func.count(Comment.id))) == _count(source)
+    assert count(app, Comment) == _count(source)
 
 
 @pytest.mark.postgresql_only

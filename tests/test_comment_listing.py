@@ -7,14 +7,17 @@ from flask import template_rendered
 from blog import create_app
 from blog.comments import store
 from blog.comments.section import HELD_COOKIE
-from blog.comments.store import add_comment
 from blog.extensions import db
-from blog.models import CommentStatus, Post
-from tests.helpers import OPEN_DEMO_POST, path_of, post_by_slug
+from blog.models import Comment, CommentStatus
+from tests.helpers import factories
+from tests.helpers.auth import login
+from tests.helpers.database import post_by_slug
+from tests.helpers.factories import OPEN_DEMO_POST, path_of
+from tests.helpers.html import parse
 
 
 def renders_of_list(app, client, path: str) -> tuple[int, str]:
-    """GET path in its own app context; return how often _list.html was rendered, and the page."""
+    """GET path; return how often _list.html was rendered, and the page."""
     rendered = []
 
     def record(sender, template, context, **extra):
@@ -23,8 +26,7 @@ def renders_of_list(app, client, path: str) -> tuple[int, str]:
 
     template_rendered.connect(record, app)
     try:
-        with app.app_context():
-            response = client.get(path)
+        response = client.get(path)
     finally:
         template_rendered.disconnect(record, app)
     assert response.status_code == 200
@@ -37,8 +39,7 @@ def comment_list(page: str) -> str:
 
 
 def test_list_is_rendered_once_and_reused(app, client, demo):
-    path = path_of(post_by_slug(OPEN_DEMO_POST))
-    db.session.close()
+    path = path_of(post_by_slug(app, OPEN_DEMO_POST))
     first, page = renders_of_list(app, client, path)
     second, again = renders_of_list(app, client, path)
     assert (first, second) == (1, 0)
@@ -48,17 +49,12 @@ def test_list_is_rendered_once_and_reused(app, client, demo):
 
 
 def test_a_comment_written_by_another_process_shows_at_once(app, app_config, client, demo):
-    post = post_by_slug(OPEN_DEMO_POST)
+    post = post_by_slug(app, OPEN_DEMO_POST)
     path = path_of(post)
-    db.session.close()
     renders_of_list(app, client, path)  # cached here
 
     other = create_app(app_config)  # another worker: its own cache, the same database
-    with other.app_context():
-        post = db.session.get(Post, post.id)
-        add_comment(post, author_name="From elsewhere", body="written by another process")
-        db.session.commit()
-        db.engine.dispose()
+    factories.comment(other, post, "written by another process", author_name="From elsewhere")
 
     renders, page = renders_of_list(app, client, path)
     assert renders == 1  # the revision changed, so the key did
@@ -67,27 +63,26 @@ def test_a_comment_written_by_another_process_shows_at_once(app, app_config, cli
 
 
 def test_moderation_changes_the_list(app, client, demo):
-    post = post_by_slug(OPEN_DEMO_POST)
+    post = post_by_slug(app, OPEN_DEMO_POST)
     path = path_of(post)
-    held = add_comment(post, author_name="Held", body="waiting words", status=CommentStatus.PENDING)
-    db.session.commit()
-    db.session.close()
+    held = factories.comment(
+        app, post, "waiting words", author_name="Held", status=CommentStatus.PENDING
+    )
     assert "waiting words" not in renders_of_list(app, client, path)[1]
 
     with app.app_context():
-        held = db.session.merge(held)
-        store.set_status([held], CommentStatus.APPROVED)
+        store.set_status([db.session.get(Comment, held.id)], CommentStatus.APPROVED)
         db.session.commit()
     assert "waiting words" in renders_of_list(app, client, path)[1]
 
 
 def test_a_reader_with_a_held_comment_gets_their_own_list(app, client, demo):
-    post = post_by_slug(OPEN_DEMO_POST)
+    post = post_by_slug(app, OPEN_DEMO_POST)
     path = path_of(post)
-    held = add_comment(post, author_name="Me", body="my held words", status=CommentStatus.PENDING)
-    db.session.commit()
+    held = factories.comment(
+        app, post, "my held words", author_name="Me", status=CommentStatus.PENDING
+    )
     held_id = held.id
-    db.session.close()
     renders_of_list(app, client, path)  # the shared list is cached
 
     from blog.comments.section import set_signed_cookie as _set_cookie
@@ -104,3 +99,23 @@ def test_a_reader_with_a_held_comment_gets_their_own_list(app, client, demo):
     client.delete_cookie(HELD_COOKIE)
     renders, page = renders_of_list(app, client, path)
     assert renders == 0 and "my held words" not in page
+
+
+def test_a_list_cached_while_the_writer_looks_holds_nothing_of_the_writers(app, client, demo):
+    """The writer's visit fills the cache; a reader then gets the readers' list and form."""
+    factories.writer(app)
+    path = path_of(post_by_slug(app, OPEN_DEMO_POST))
+    writer = app.test_client()
+    assert login(writer).status_code == 303
+    renders, as_writer = renders_of_list(app, writer, path)
+    assert renders == 1 and author_field(as_writer) == "Nell Carrow"  # the writer's own form
+    renders, as_reader = renders_of_list(app, client, path)
+    assert renders == 0  # served from the cache the writer's visit filled
+    assert comment_list(as_reader) == comment_list(as_writer)
+    assert author_field(as_reader) == ""
+
+
+def author_field(page: str) -> str:
+    """The name the page's comment form is filled in with."""
+    (field,) = parse(page).xpath("//form[@id='comment-form']//input[@name='author_name']")
+    return field.get("value", "")

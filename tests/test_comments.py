@@ -3,61 +3,31 @@
 from __future__ import annotations
 
 import time
-from datetime import timedelta
 
-import lxml.html
 import pytest
-import sqlalchemy as sa
-from flask import current_app
 
 from blog.comments import spam
-from blog.comments.store import add_comment
-from blog.content import save_post
 from blog.extensions import db
-from blog.models import Comment, CommentStatus, Post, PostStatus, User, utcnow
-from blog.permalinks import post_url
+from blog.models import CommentStatus, Post, User
+from tests.helpers import factories
+from tests.helpers.database import comments as stored
+from tests.helpers.html import parse, text
 
 
 @pytest.fixture
 def writer(app) -> User:
-    user = User(username="writer", display_name="Nell Carrow", password_hash="")
-    db.session.add(user)
-    db.session.commit()
-    return user
-
-
-def make_post(writer: User, title: str = "Talking back", *, comments_open: bool = True) -> Post:
-    post = save_post(
-        Post(),
-        title=title,
-        body="A post readers answer.",
-        author_id=writer.id,
-        tags=[],
-        status=PostStatus.PUBLISHED,
-        published_at=utcnow() - timedelta(days=1),
-        comments_open=comments_open,
-    )
-    db.session.commit()
-    return post
+    return factories.writer(app)
 
 
 @pytest.fixture
-def post(writer) -> Post:
-    return make_post(writer)
+def post(app, writer) -> Post:
+    return factories.post(app)
 
 
-def urls(post: Post) -> tuple[str, str]:
+def urls(app, post: Post) -> tuple[str, str]:
     """Return the post's page URL and its comments URL."""
-    with current_app.test_request_context():
-        page = post_url(post)
+    page = factories.permalink(app, post)
     return page, page + "comments"
-
-
-def parse(response) -> lxml.html.HtmlElement:
-    text = response.get_data(as_text=True)
-    if "<html" in text:
-        return lxml.html.document_fromstring(text)
-    return lxml.html.fragment_fromstring(text, create_parent="div")
 
 
 def token(client, page_url: str) -> str:
@@ -66,14 +36,16 @@ def token(client, page_url: str) -> str:
     return doc.xpath("//form[@id='comment-form']//input[@name='csrf_token']/@value")[0]
 
 
-def fields(**values) -> dict[str, str]:
+def fields(app, **values) -> dict[str, str]:
     """Return a comment form as a person sends it: filled in a minute after it was shown."""
+    with app.app_context():  # the stamp is signed with the app's secret key
+        issued = spam.form_stamp(time.time() - 60)
     data = {
         "author_name": "Ada",
         "author_email": "",
         "author_url": "",
         "body": "Hello there.",
-        "issued": spam.form_stamp(time.time() - 60),
+        "issued": issued,
     }
     data.update(values)
     return data
@@ -85,15 +57,21 @@ def one(doc, xpath: str):
     return found[0]
 
 
-def stored() -> list[Comment]:
-    return list(db.session.scalars(sa.select(Comment).order_by(Comment.id)))
+def typed(textarea) -> str:
+    """What a textarea holds, as typed (a browser drops one leading newline)."""
+    return (textarea.text or "").removeprefix("\n")
+
+
+def comment_count(app, post: Post) -> int:
+    with app.app_context():
+        return db.session.get(Post, post.id).comment_count
 
 
 # --- The page -----------------------------------------------------------------------------
 
 
-def test_form_posts_to_the_same_url_with_and_without_javascript(client, post):
-    page, comments = urls(post)
+def test_form_posts_to_the_same_url_with_and_without_javascript(app, client, post):
+    page, comments = urls(app, post)
     doc = parse(client.get(page))
     form = one(doc, "//form[@id='comment-form']")
     assert form.get("action") == comments
@@ -113,8 +91,7 @@ def test_poll_interval_is_configurable(app_config, post):
     from blog import create_app
 
     other = create_app({**app_config, "COMMENTS_POLL_SECONDS": 2})
-    with other.test_request_context():
-        page = post_url(post)
+    page = factories.permalink(other, post)
     doc = parse(other.test_client().get(page))
     assert one(doc, "//*[@id='comment-poll']").get("data-hx-trigger") == "every 2s"
 
@@ -122,23 +99,23 @@ def test_poll_interval_is_configurable(app_config, post):
 # --- Posting without JavaScript ------------------------------------------------------------
 
 
-def test_plain_post_redirects_to_the_new_comment(client, post):
-    page, comments = urls(post)
+def test_plain_post_redirects_to_the_new_comment(app, client, post):
+    page, comments = urls(app, post)
     response = client.post(
-        comments, data=fields(csrf_token=token(client, page), author_url="example.org/ada")
+        comments, data=fields(app, csrf_token=token(client, page), author_url="example.org/ada")
     )
     assert response.status_code == 303
-    [comment] = stored()
+    [comment] = stored(app)
     assert response.headers["Location"].endswith(f"{page}#comment-{comment.id}")
     assert comment.author_url == "https://example.org/ada"
     assert comment.body_html == "<p>Hello there.</p>"
     assert comment.status == CommentStatus.APPROVED
-    assert db.session.get(Post, post.id).comment_count == 1
+    assert comment_count(app, post) == 1
 
     doc = parse(client.get(page))
     article = one(doc, f"//article[@id='comment-{comment.id}']")
-    assert "Hello there." in article.text_content()
-    assert one(doc, "//*[@id='comment-count']").text_content() == "1 comment"
+    assert "Hello there." in text(article)
+    assert text(one(doc, "//*[@id='comment-count']")) == "1 comment"
     time = one(article, ".//time")
     assert time.get("datetime").endswith("Z") and "T" in time.get("datetime")
     assert article.xpath(".//a[@class='comment-permalink u-url']/@href") == [
@@ -147,11 +124,12 @@ def test_plain_post_redirects_to_the_new_comment(client, post):
     assert article.xpath(".//div[@data-hx-disable]")
 
 
-def test_plain_validation_error_is_the_whole_page_with_the_text_kept(client, post):
-    page, comments = urls(post)
+def test_plain_validation_error_is_the_whole_page_with_the_text_kept(app, client, post):
+    page, comments = urls(app, post)
     response = client.post(
         comments,
         data=fields(
+            app,
             csrf_token=token(client, page),
             author_name="",
             author_email="not an email",
@@ -164,7 +142,7 @@ def test_plain_validation_error_is_the_whole_page_with_the_text_kept(client, pos
     assert doc.xpath("//h1")  # the whole page
     form = one(doc, "//form[@id='comment-form']")
     body = one(form, ".//textarea[@name='body']")
-    assert body.text_content().strip() == "Kept <b>as typed</b>"
+    assert typed(body).strip() == "Kept <b>as typed</b>"
     for name, message in [
         ("author_name", "Please enter your name."),
         ("author_email", "email address"),
@@ -173,11 +151,11 @@ def test_plain_validation_error_is_the_whole_page_with_the_text_kept(client, pos
         field = one(form, f".//input[@name='{name}']")
         assert field.get("aria-invalid") == "true"
         described = field.get("aria-describedby").split()
-        errors = [form.xpath(f".//*[@id='{i}']")[0].text_content() for i in described]
+        errors = [text(form.xpath(f".//*[@id='{i}']")[0]) for i in described]
         assert any(message in e for e in errors if e), (name, errors)
     assert one(form, ".//input[@name='author_email']").get("value") == "not an email"
     assert one(form, ".//input[@name='author_url']").get("value") == "javascript:alert(1)"
-    assert stored() == []
+    assert stored(app) == []
 
 
 @pytest.mark.parametrize(
@@ -192,13 +170,13 @@ def test_plain_validation_error_is_the_whole_page_with_the_text_kept(client, pos
         ({"author_url": "data:text/html,hi"}, "author_url"),
     ],
 )
-def test_htmx_validation_error_is_422_with_the_form_only(client, hx, post, overrides, field):
-    page, comments = urls(post)
-    data = fields(csrf_token=token(client, page), **overrides)
+def test_htmx_validation_error_is_422_with_the_form_only(app, client, hx, post, overrides, field):
+    page, comments = urls(app, post)
+    data = fields(app, csrf_token=token(client, page), **overrides)
     response = client.post(comments, data=data, headers=hx)
     assert response.status_code == 422
-    text = response.get_data(as_text=True)
-    assert "<html" not in text and "<h1" not in text
+    body = response.get_data(as_text=True)
+    assert "<html" not in body and "<h1" not in body
     doc = parse(response)
     form = one(doc, "//form[@id='comment-form']")
     invalid = form.xpath(".//*[@aria-invalid='true']/@name")
@@ -206,37 +184,37 @@ def test_htmx_validation_error_is_422_with_the_form_only(client, hx, post, overr
     error_id = one(form, f".//*[@name='{field}']").get("aria-describedby").split()[-1]
     assert form.xpath(f".//*[@id='{error_id}']")[0].get("class") == "form-error"
     # What was typed comes back (textarea content or input value).
-    kept = one(form, ".//textarea[@name='body']").text_content()
+    kept = typed(one(form, ".//textarea[@name='body']"))
     assert kept.replace("\r\n", "\n").strip() == data["body"].strip()
     assert one(form, ".//input[@name='author_name']").get("value") == data["author_name"]
     assert "HX-Request" in response.headers["Vary"]
-    assert stored() == []
+    assert stored(app) == []
 
 
 # --- Posting with htmx -----------------------------------------------------------------------
 
 
-def test_htmx_post_answers_fragments_the_page_swaps_in(client, hx, post):
-    page, comments = urls(post)
+def test_htmx_post_answers_fragments_the_page_swaps_in(app, client, hx, post):
+    page, comments = urls(app, post)
     csrf = token(client, page)
     # The token travels in the header htmx sends from <body data-hx-headers>, not the field.
     response = client.post(
         comments,
-        data=fields(after="0", remember="y"),
+        data=fields(app, after="0", remember="y"),
         headers={**hx, "X-CSRFToken": csrf},
     )
     assert response.status_code == 200, response.get_data(as_text=True)
-    text = response.get_data(as_text=True)
-    assert "<html" not in text and "<body" not in text and "<h1" not in text
-    [comment] = stored()
+    body = response.get_data(as_text=True)
+    assert "<html" not in body and "<body" not in body and "<h1" not in body
+    [comment] = stored(app)
     doc = parse(response)
     appended = one(doc, "//ol[@data-hx-swap-oob='beforeend:#comment-list']")
     one(appended, f".//article[@id='comment-{comment.id}']")
     count = one(doc, "//*[@id='comment-count']")
-    assert (count.get("data-hx-swap-oob"), count.text_content()) == ("true", "1 comment")
+    assert (count.get("data-hx-swap-oob"), text(count)) == ("true", "1 comment")
     status = one(doc, "//*[@id='comment-status']")
     assert status.get("data-hx-swap-oob") == "innerHTML"
-    assert status.text_content() == "Your comment was posted."
+    assert text(status) == "Your comment was posted."
     after = one(doc, "//input[@id='comment-after']")
     assert after.get("value") == str(comment.id)
     # The old form is removed and a fresh one goes into the form's place, empty but for the
@@ -245,65 +223,65 @@ def test_htmx_post_answers_fragments_the_page_swaps_in(client, hx, post):
     assert response.headers["HX-Retarget"] == "#comment-form-slot"
     assert response.headers["HX-Reswap"] == "innerHTML"
     form = one(doc, "//form[@id='comment-form']")
-    assert one(form, ".//textarea[@name='body']").text_content().strip() == ""
+    assert typed(one(form, ".//textarea[@name='body']")).strip() == ""
     assert one(form, ".//input[@name='author_name']").get("value") == "Ada"
     assert "HX-Request" in response.headers["Vary"]
 
 
-def test_htmx_post_also_brings_comments_others_posted_meanwhile(client, hx, post):
-    page, comments = urls(post)
+def test_htmx_post_also_brings_comments_others_posted_meanwhile(app, client, hx, post):
+    page, comments = urls(app, post)
     csrf = token(client, page)
-    seen = add_comment(post, author_name="Old", body="Already on the page")
-    db.session.commit()
-    meanwhile = add_comment(post, author_name="Bo", body="Posted while Ada typed")
-    db.session.commit()
-    response = client.post(comments, data=fields(csrf_token=csrf, after=str(seen.id)), headers=hx)
+    seen = factories.comment(app, post, "Already on the page", author_name="Old")
+    meanwhile = factories.comment(app, post, "Posted while Ada typed", author_name="Bo")
+    response = client.post(
+        comments, data=fields(app, csrf_token=csrf, after=str(seen.id)), headers=hx
+    )
     doc = parse(response)
     ids = doc.xpath("//ol[starts-with(@data-hx-swap-oob, 'beforeend:')]//article/@id")
-    mine = stored()[-1]
+    mine = stored(app)[-1]
     assert ids == [f"comment-{meanwhile.id}", f"comment-{mine.id}"]
     assert one(doc, "//input[@id='comment-after']").get("value") == str(mine.id)
-    assert one(doc, "//*[@id='comment-count']").text_content() == "3 comments"
+    assert text(one(doc, "//*[@id='comment-count']")) == "3 comments"
 
 
 # --- Closed posts, CSRF ----------------------------------------------------------------------
 
 
-def test_closed_post_has_no_form_and_refuses_posts_on_both_paths(client, hx, writer):
-    post = make_post(writer, "Closed one", comments_open=False)
-    page, comments = urls(post)
+def test_closed_post_has_no_form_and_refuses_posts_on_both_paths(app, client, hx, writer):
+    post = factories.post(app, "Closed one", comments_open=False)
+    page, comments = urls(app, post)
     doc = parse(client.get(page))
     assert not doc.xpath("//form[@id='comment-form']")
     assert not doc.xpath("//*[@id='comment-poll']")
-    assert "Comments are closed." in one(doc, "//section[@id='comments']").text_content()
+    assert "Comments are closed." in text(one(doc, "//section[@id='comments']"))
     csrf = doc.xpath("//body/@data-hx-headers")[0].split('"')[3]
 
-    plain = client.post(comments, data=fields(csrf_token=csrf, body="Too late?"))
+    plain = client.post(comments, data=fields(app, csrf_token=csrf, body="Too late?"))
     assert plain.status_code == 403
     assert "Comments are closed." in plain.get_data(as_text=True)
     assert "Too late?" in plain.get_data(as_text=True)  # nothing typed is lost
 
-    fragment = client.post(comments, data=fields(csrf_token=csrf), headers=hx)
+    fragment = client.post(comments, data=fields(app, csrf_token=csrf), headers=hx)
     assert fragment.status_code == 403
     assert "<html" not in fragment.get_data(as_text=True)
     assert "Comments are closed." in fragment.get_data(as_text=True)
     assert fragment.headers["HX-Retarget"] == "#comment-form"
-    assert stored() == []
+    assert stored(app) == []
 
 
-def test_missing_or_bad_csrf_token_is_400_with_a_readable_message(client, hx, post):
-    page, comments = urls(post)
+def test_missing_or_bad_csrf_token_is_400_with_a_readable_message(app, client, hx, post):
+    page, comments = urls(app, post)
     client.get(page)
-    plain = client.post(comments, data=fields(body="My precious words"))
+    plain = client.post(comments, data=fields(app, body="My precious words"))
     assert plain.status_code == 400
     doc = parse(plain)
     alert = one(doc, "//*[@id='comment-form-alert']")
-    assert "expired" in alert.text_content() and alert.get("hidden") is None
-    assert "My precious words" in one(doc, "//textarea[@name='body']").text_content()
+    assert "expired" in text(alert) and alert.get("hidden") is None
+    assert "My precious words" in typed(one(doc, "//textarea[@name='body']"))
     assert "Traceback" not in plain.get_data(as_text=True)
 
     bad = client.post(
-        comments, data=fields(csrf_token="forged"), headers={**hx, "X-CSRFToken": "forged"}
+        comments, data=fields(app, csrf_token="forged"), headers={**hx, "X-CSRFToken": "forged"}
     )
     assert bad.status_code == 400
     assert "<html" not in bad.get_data(as_text=True)
@@ -313,18 +291,17 @@ def test_missing_or_bad_csrf_token_is_400_with_a_readable_message(client, hx, po
     fresh = one(parse(bad), "//input[@name='csrf_token']").get("value")
     assert fresh and fresh != "forged"
     # The fresh token in the returned form works.
-    again = client.post(comments, data=fields(csrf_token=fresh))
+    again = client.post(comments, data=fields(app, csrf_token=fresh))
     assert again.status_code == 303
-    assert len(stored()) == 1
+    assert len(stored(app)) == 1
 
 
 # --- Polling -----------------------------------------------------------------------------------
 
 
-def test_poll_answers_204_when_nothing_is_new_in_one_indexed_query(client, hx, post, queries):
-    _, comments = urls(post)
-    first = add_comment(post, author_name="A", body="first")
-    db.session.commit()
+def test_poll_answers_204_when_nothing_is_new_in_one_indexed_query(app, client, hx, post, queries):
+    _, comments = urls(app, post)
+    first = factories.comment(app, post, "first", author_name="A")
     url = f"{comments}?after={first.id}"
     with queries() as statements:
         response = client.get(url, headers=hx)
@@ -332,28 +309,27 @@ def test_poll_answers_204_when_nothing_is_new_in_one_indexed_query(client, hx, p
     assert response.get_data() == b""
     assert "HX-Request" in response.headers["Vary"]
     assert len(statements) == 1, "\n".join(s[:60] for s in statements)
-    plan = query_plan(statements[0])
+    plan = query_plan(app, statements[0])
     assert "ix_comment_post_status_id" in plan
 
 
-def query_plan(statement: str) -> str:
+def query_plan(app, statement: str) -> str:
     """Return SQLite's plan for a statement (the plan does not depend on the values)."""
-    if db.engine.dialect.name != "sqlite":
-        pytest.skip("query plans are checked on SQLite")
-    params = (None,) * statement.count("?")
-    rows = db.session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)
-    return " ".join(str(r[-1]) for r in rows)
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("query plans are checked on SQLite")
+        params = (None,) * statement.count("?")
+        rows = db.session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)
+        return " ".join(str(r[-1]) for r in rows)
 
 
-def test_poll_sends_new_comments_once_with_the_count(client, hx, post, queries):
-    page, comments = urls(post)
-    top = add_comment(post, author_name="A", body="top")
-    db.session.commit()
+def test_poll_sends_new_comments_once_with_the_count(app, client, hx, post, queries):
+    page, comments = urls(app, post)
+    top = factories.comment(app, post, "top", author_name="A")
     after = top.id
-    reply = add_comment(post, author_name="B", body="a reply", parent=top)
-    second = add_comment(post, author_name="C", body="another")
-    add_comment(post, author_name="S", body="held", status=CommentStatus.PENDING)
-    db.session.commit()
+    reply = factories.comment(app, post, "a reply", author_name="B", parent=top)
+    second = factories.comment(app, post, "another", author_name="C")
+    factories.comment(app, post, "held", author_name="S", status=CommentStatus.PENDING)
     url = f"{comments}?after={after}"
     second_id = second.id
     with queries() as statements:
@@ -372,23 +348,23 @@ def test_poll_sends_new_comments_once_with_the_count(client, hx, post, queries):
         f"//ol[@data-hx-swap-oob='beforeend:#comment-list']//article[@id='comment-{second_id}']",
     )
     assert len(doc.xpath("//article")) == 2  # the held comment is nobody's business
-    assert one(doc, "//*[@id='comment-count']").text_content() == "3 comments"
+    assert text(one(doc, "//*[@id='comment-count']")) == "3 comments"
     assert one(doc, "//input[@id='comment-after']").get("value") == str(second_id)
-    assert one(doc, "//*[@id='comment-status']").text_content() == "2 new comments."
+    assert text(one(doc, "//*[@id='comment-status']")) == "2 new comments."
     # Asked again from the new mark, nothing is sent twice.
     assert client.get(f"{comments}?after={second_id}", headers=hx).status_code == 204
 
 
-def test_poll_without_htmx_goes_to_the_page(client, post):
-    page, comments = urls(post)
+def test_poll_without_htmx_goes_to_the_page(app, client, post):
+    page, comments = urls(app, post)
     response = client.get(f"{comments}?after=0")
     assert response.status_code == 303
     assert response.headers["Location"].endswith(page + "#comments")
     assert "HX-Request" in response.headers["Vary"]
 
 
-def test_history_restore_gets_the_full_page_not_a_fragment(client, post):
-    page, _ = urls(post)
+def test_history_restore_gets_the_full_page_not_a_fragment(app, client, post):
+    page, _ = urls(app, post)
     headers = {"HX-Request": "true", "HX-History-Restore-Request": "true"}
     form_url = page + "comments/form"
     response = client.get(form_url, headers=headers)
@@ -404,17 +380,17 @@ def test_poll_of_unknown_post_sends_nothing(client, hx, post):
 
 def test_held_comment_is_shown_only_to_its_author(app, client, hx, post, monkeypatch):
     monkeypatch.setattr(spam, "assess", lambda *_: (CommentStatus.PENDING, "test policy"))
-    page, comments = urls(post)
-    response = client.post(comments, data=fields(csrf_token=token(client, page)))
+    page, comments = urls(app, post)
+    response = client.post(comments, data=fields(app, csrf_token=token(client, page)))
     assert response.status_code == 303
-    [comment] = stored()
+    [comment] = stored(app)
     assert (comment.status, comment.reason) == ("pending", "test policy")
-    assert db.session.get(Post, post.id).comment_count == 0
+    assert comment_count(app, post) == 0
 
     mine = parse(client.get(page))
     article = one(mine, f"//article[@id='comment-{comment.id}']")
-    assert "awaiting moderation" in article.text_content()
-    assert one(mine, "//*[@id='comment-count']").text_content() == "0 comments"
+    assert "awaiting moderation" in text(article)
+    assert text(one(mine, "//*[@id='comment-count']")) == "0 comments"
     # The poll mark ignores held comments, so approved ones posted before are still fetched.
     assert one(mine, "//input[@id='comment-after']").get("value") == "0"
 
@@ -429,13 +405,13 @@ def test_held_comment_is_shown_only_to_its_author(app, client, hx, post, monkeyp
     # With htmx the author sees it in place, marked, and the live region says so.
     second = client.post(
         comments,
-        data=fields(csrf_token=token(client, page), after="0", body="And another thing."),
+        data=fields(app, csrf_token=token(client, page), after="0", body="And another thing."),
         headers=hx,
     )
     doc = parse(second)
     article = one(doc, "//article[contains(@class, 'comment-pending')]")
-    assert "awaiting moderation" in article.text_content()
-    assert "awaiting moderation" in one(doc, "//*[@id='comment-status']").text_content()
+    assert "awaiting moderation" in text(article)
+    assert "awaiting moderation" in text(one(doc, "//*[@id='comment-status']"))
     assert one(doc, "//input[@id='comment-after']").get("value") == "0"
     shown = parse(client.get(page)).xpath("//article[contains(@class, 'comment-pending')]")
     assert len(shown) == 2
@@ -444,24 +420,23 @@ def test_held_comment_is_shown_only_to_its_author(app, client, hx, post, monkeyp
 # --- Replies --------------------------------------------------------------------------------
 
 
-def test_replies_nest_one_level(client, hx, post):
-    page, comments = urls(post)
-    top = add_comment(post, author_name="Top", body="top-level")
-    db.session.commit()
+def test_replies_nest_one_level(app, client, hx, post):
+    page, comments = urls(app, post)
+    top = factories.comment(app, post, "top-level", author_name="Top")
     csrf = token(client, page)
     assert (
-        client.post(comments, data=fields(csrf_token=csrf, parent_id=str(top.id))).status_code
+        client.post(comments, data=fields(app, csrf_token=csrf, parent_id=str(top.id))).status_code
         == 303
     )
-    reply = stored()[-1]
+    reply = stored(app)[-1]
     assert reply.parent_id == top.id
     # A reply to the reply attaches to the top-level comment.
     response = client.post(
         comments,
-        data=fields(csrf_token=csrf, parent_id=str(reply.id), after="0", body="Agreed."),
+        data=fields(app, csrf_token=csrf, parent_id=str(reply.id), after="0", body="Agreed."),
         headers=hx,
     )
-    nested = stored()[-1]
+    nested = stored(app)[-1]
     assert nested.parent_id == top.id
     one(
         parse(response),
@@ -476,10 +451,9 @@ def test_replies_nest_one_level(client, hx, post):
     assert len(doc.xpath("//a[@class='comment-reply']")) == 1
 
 
-def test_reply_link_without_javascript_puts_the_form_under_the_comment(client, post):
-    page, _ = urls(post)
-    top = add_comment(post, author_name="Top", body="top-level")
-    db.session.commit()
+def test_reply_link_without_javascript_puts_the_form_under_the_comment(app, client, post):
+    page, _ = urls(app, post)
+    top = factories.comment(app, post, "top-level", author_name="Top")
     doc = parse(client.get(page))
     link = one(doc, "//a[@class='comment-reply']")
     assert link.get("href") == f"{page}?replyto={top.id}#comment-form"
@@ -492,10 +466,9 @@ def test_reply_link_without_javascript_puts_the_form_under_the_comment(client, p
     one(doc, "//div[@id='comment-form-slot']/form[@id='comment-form']")
 
 
-def test_reply_button_fetches_the_form_into_the_reply_slot(client, hx, post):
-    page, _ = urls(post)
-    top = add_comment(post, author_name="Top", body="top-level")
-    db.session.commit()
+def test_reply_button_fetches_the_form_into_the_reply_slot(app, client, hx, post):
+    page, _ = urls(app, post)
+    top = factories.comment(app, post, "top-level", author_name="Top")
     link = one(parse(client.get(page)), "//a[@class='comment-reply']")
     response = client.get(link.get("data-hx-get"), headers=hx)
     assert response.status_code == 200
@@ -514,9 +487,10 @@ def test_reply_button_fetches_the_form_into_the_reply_slot(client, hx, post):
 # --- Remember me, the writer ------------------------------------------------------------------
 
 
-def test_remember_me_prefills_the_form_next_time_and_can_be_withdrawn(client, post):
-    page, comments = urls(post)
+def test_remember_me_prefills_the_form_next_time_and_can_be_withdrawn(app, client, post):
+    page, comments = urls(app, post)
     details = fields(
+        app,
         author_name="Ada Lovelace",
         author_email="ada@example.org",
         author_url="https://ada.example.org/",
@@ -532,12 +506,12 @@ def test_remember_me_prefills_the_form_next_time_and_can_be_withdrawn(client, po
     assert one(form, ".//input[@name='author_email']").get("value") == "ada@example.org"
     assert one(form, ".//input[@name='author_url']").get("value") == "https://ada.example.org/"
     assert one(form, ".//input[@name='remember']").get("checked") is not None
-    assert one(form, ".//textarea[@name='body']").text_content().strip() == ""
+    assert typed(one(form, ".//textarea[@name='body']")).strip() == ""
 
     # Without the box ticked the details are forgotten (the page in front of the reader still
     # keeps them in its fresh form; the next visit does not).
     response = client.post(
-        comments, data=fields(csrf_token=token(client, page)), headers={"HX-Request": "true"}
+        comments, data=fields(app, csrf_token=token(client, page)), headers={"HX-Request": "true"}
     )
     fresh = one(parse(response), "//form[@id='comment-form']")
     assert one(fresh, ".//input[@name='author_name']").get("value") == "Ada"
@@ -547,32 +521,33 @@ def test_remember_me_prefills_the_form_next_time_and_can_be_withdrawn(client, po
     assert one(form, ".//input[@name='author_name']").get("value") == ""
 
 
-def test_a_tampered_remember_cookie_is_ignored(client, post):
-    page, _ = urls(post)
+def test_a_tampered_remember_cookie_is_ignored(app, client, post):
+    page, _ = urls(app, post)
     client.set_cookie("comment_author", '{"name": "Mallory"}')
     form = one(parse(client.get(page)), "//form[@id='comment-form']")
     assert one(form, ".//input[@name='author_name']").get("value") == ""
 
 
-def test_writer_logged_in_is_marked_author(client, writer, post):
-    page, comments = urls(post)
-    with client.session_transaction() as session:
-        session["_user_id"] = str(writer.id)
-        session["_fresh"] = True
+def test_writer_logged_in_is_marked_author(app, client, auth, writer, post):
+    page, comments = urls(app, post)
+    auth.login()
     form = one(parse(client.get(page)), "//form[@id='comment-form']")
     assert one(form, ".//input[@name='author_name']").get("value") == "Nell Carrow"
-    client.post(comments, data=fields(csrf_token=token(client, page), author_name="Nell Carrow"))
-    [comment] = stored()
+    client.post(
+        comments, data=fields(app, csrf_token=token(client, page), author_name="Nell Carrow")
+    )
+    [comment] = stored(app)
     assert comment.user_id == writer.id
     article = one(parse(client.get(page)), f"//article[@id='comment-{comment.id}']")
     assert "Author" in article.xpath(".//span[@class='comment-badge']/text()")
 
 
-def test_comment_html_is_sanitized_and_names_escaped(client, post):
-    page, comments = urls(post)
+def test_comment_html_is_sanitized_and_names_escaped(app, client, post):
+    page, comments = urls(app, post)
     client.post(
         comments,
         data=fields(
+            app,
             csrf_token=token(client, page),
             author_name='<img src=x onerror="alert(1)">',
             body='<script>alert(1)</script> see https://example.org <a href="javascript:x">y</a>',
@@ -583,7 +558,6 @@ def test_comment_html_is_sanitized_and_names_escaped(client, post):
     assert not article.xpath(".//script | .//img | .//*[@onerror]")
     assert article.xpath(".//a[@href='https://example.org']/@rel") == ["nofollow ugc noopener"]
     assert not article.xpath(".//a[starts-with(@href, 'javascript')]")
-    assert (
-        '<img src=x onerror="alert(1)">'
-        in article.xpath(".//span[@class='comment-author p-author']")[0].text_content()
+    assert '<img src=x onerror="alert(1)">' in text(
+        article.xpath(".//span[@class='comment-author p-author']")[0]
     )

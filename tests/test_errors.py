@@ -6,15 +6,15 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import html5lib
 import pytest
 import sqlalchemy as sa
 from flask import request
 
 from blog.extensions import csrf, db
-from blog.models import Post, Setting
-from blog.permalinks import post_url
-from tests.conftest import base_config
+from blog.models import Setting
+from tests.helpers import factories
+from tests.helpers.config import base_config
+from tests.helpers.html import parse, text
 
 
 @pytest.fixture
@@ -34,40 +34,31 @@ def site(demo):
         return "stored"
 
     demo.add_url_rule("/_test/write", "test_write", write, methods=["POST"])
-    post = db.session.scalar(Post.published().limit(1))
-    with demo.test_request_context():
-        url = post_url(post)
-    db.session.rollback()
-    return demo, url
+    return demo, factories.permalink(demo, factories.newest_post(demo))
 
 
-def _get(client, url: str) -> int:
-    """GET url and end the session, as a server does after each request.
-
-    The test client runs requests inside the test's app context, so without this the session
-    (and its open transaction, its connection) would outlive the request.
-    """
-    status = client.get(url).status_code
-    db.session.remove()
-    return status
+def _stored(app) -> str | None:
+    with app.app_context():
+        return Setting.get("probe")
 
 
 def _assert_unavailable(response) -> None:
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "5"
     assert response.headers["Cache-Control"] == "no-store"
-    doc = html5lib.parse(response.get_data(as_text=True), namespaceHTMLElements=False)
+    doc = parse(response)
     assert doc.findtext(".//h1").strip() == "The blog is busy for a moment"
-    assert "try again in a few seconds" in "".join(doc.find(".//main").itertext())
+    assert "try again in a few seconds" in text(doc.find(".//main"))
 
 
 @pytest.mark.sqlite_only
 def test_database_locked_too_long_answers_503_and_recovers(site, client, database_uri):
     app, url = site
-    assert _get(client, url) == 200
+    assert client.get(url).status_code == 200
     # Another process holds the database exclusively (readers too) past the busy timeout;
     # it can only take that lock while no other connection has the file open.
-    db.engine.dispose()
+    with app.app_context():
+        db.engine.dispose()
     locker = sqlite3.connect(database_uri.removeprefix("sqlite:///"), isolation_level=None)
     locker.execute("PRAGMA locking_mode=EXCLUSIVE")
     locker.execute("BEGIN EXCLUSIVE")
@@ -80,7 +71,7 @@ def test_database_locked_too_long_answers_503_and_recovers(site, client, databas
         locker.close()
     assert client.get(url).status_code == 200
     assert client.post("/_test/write", data={"value": "after"}).status_code == 200
-    assert Setting.get("probe") == "after"
+    assert _stored(app) == "after"
 
 
 @pytest.mark.sqlite_only
@@ -94,15 +85,17 @@ def test_disk_full_answers_503_while_pages_still_read(site, client):
         pages = cursor.connection.execute(f"SELECT {limit}").fetchone()[0]
         cursor.connection.execute(f"PRAGMA max_page_count={pages}")
 
-    sa.event.listen(db.engine, "before_cursor_execute", fill_disk)
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", fill_disk)
     try:
         _assert_unavailable(client.post("/_test/write", data={"value": "x" * 20000}))
         assert client.get(url).status_code == 200
         full["on"] = False
         assert client.post("/_test/write", data={"value": "x" * 20000}).status_code == 200
     finally:
-        sa.event.remove(db.engine, "before_cursor_execute", fill_disk)
-    assert Setting.get("probe") == "x" * 20000
+        sa.event.remove(engine, "before_cursor_execute", fill_disk)
+    assert _stored(app) == "x" * 20000
 
 
 @contextmanager
@@ -126,16 +119,16 @@ def _terminate_app_connections(admin: sa.Connection) -> int:
 @pytest.mark.postgresql_only
 def test_postgresql_connections_lost_are_replaced(site, client, database_uri):
     app, url = site
-    assert _get(client, url) == 200
+    assert client.get(url).status_code == 200
     with _admin(database_uri) as conn:
         assert _terminate_app_connections(conn) >= 1
-    assert _get(client, url) == 200  # pool_pre_ping reconnects: nobody sees it
+    assert client.get(url).status_code == 200  # pool_pre_ping reconnects: nobody sees it
 
 
 @pytest.mark.postgresql_only
 def test_postgresql_down_answers_503_and_recovers(site, client, database_uri):
     app, url = site
-    assert _get(client, url) == 200
+    assert client.get(url).status_code == 200
     with _admin(database_uri) as conn:
         name = conn.exec_driver_sql("SELECT quote_ident(current_database())").scalar()
         conn.exec_driver_sql(f"ALTER DATABASE {name} CONNECTION LIMIT 0")
@@ -147,4 +140,4 @@ def test_postgresql_down_answers_503_and_recovers(site, client, database_uri):
             conn.exec_driver_sql(f"ALTER DATABASE {name} CONNECTION LIMIT -1")
     assert client.get(url).status_code == 200
     assert client.post("/_test/write", data={"value": "after"}).status_code == 200
-    assert Setting.get("probe") == "after"
+    assert _stored(app) == "after"

@@ -10,18 +10,24 @@ import pytest
 import sqlalchemy as sa
 
 from blog import create_app
-from blog.comments.store import add_comment
-from blog.content import save_post
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, Post, PostStatus
 from blog.porting import movabletype
 from blog.porting.exporter import split_more
-from tests.conftest import base_config
-from tests.porting_helpers import MT_FILE, make_author, run
+from tests.helpers import factories
+from tests.helpers.cli import CommandRunner
+from tests.helpers.config import base_config
+from tests.helpers.database import count
+from tests.helpers.porting import MT_FILE, run
 
 
-def snapshot() -> dict:
+def snapshot(app) -> dict:
     """Everything a round trip must keep: posts, states, tags, approved comments."""
+    with app.app_context():
+        return _snapshot()
+
+
+def _snapshot() -> dict:
     posts = {}
     for post in db.session.scalars(sa.select(Post).order_by(Post.slug)):
         comments = db.session.execute(
@@ -47,47 +53,42 @@ def snapshot() -> dict:
 @pytest.fixture
 def blog_with_everything(demo, runner):
     """The demo blog, an imported TypePad blog, and the awkward cases written here."""
-    author = make_author("nell", "Nell")
+    factories.writer(demo, "nell", "Nell")
     assert run(runner, "import", str(MT_FILE)).exit_code == 0
     when = datetime(2024, 2, 29, 23, 59, 59, tzinfo=UTC)
-    post = save_post(
-        Post(),
-        title="Separators --------- and “quotes”",
-        body='Before a rule\n\n-----\n\n--------\n\nafter it.\n\n<a id="more"></a>\n\nThe rest.',
-        author_id=author,
+    post = factories.post(
+        demo,
+        "Separators --------- and “quotes”",
+        'Before a rule\n\n-----\n\n--------\n\nafter it.\n\n<a id="more"></a>\n\nThe rest.',
         tags=["tag, with comma", "tag with spaces", 'say "hi"'],
-        status=PostStatus.PUBLISHED,
         published_at=when,
         comments_open=False,
     )
-    db.session.flush()
-    add_comment(
-        post, author_name="Åsa", body="AUTHOR: not a header\n-----\nstill me", created_at=when
+    factories.comment(
+        demo, post, "AUTHOR: not a header\n-----\nstill me", author_name="Åsa", created_at=when
     )
-    add_comment(
+    factories.comment(
+        demo,
         post,
+        "pending",
         author_name="Held",
-        body="pending",
         created_at=when + timedelta(minutes=1),
         status=CommentStatus.PENDING,
     )
-    save_post(
-        Post(),
-        title="Later",
-        body="Scheduled.",
-        author_id=author,
-        tags=[],
+    factories.post(
+        demo,
+        "Later",
+        "Scheduled.",
         status=PostStatus.SCHEDULED,
         published_at=datetime(2031, 1, 1, 9, 0, tzinfo=UTC),
     )
-    db.session.commit()
     return demo
 
 
 def test_round_trip_gives_back_the_same_blog(
     blog_with_everything, runner, tmp_path, migrated_sqlite
 ):
-    before = snapshot()
+    before = snapshot(blog_with_everything)
     path = tmp_path / "export.txt"
     result = run(runner, "export", str(path))
     assert result.exit_code == 0, result.output
@@ -96,15 +97,11 @@ def test_round_trip_gives_back_the_same_blog(
     copy = tmp_path / "empty.sqlite"
     shutil.copy(migrated_sqlite, copy)
     other = create_app(base_config(f"sqlite:///{copy}"))
-    with other.app_context():
-        make_author("nell", "Nell")
-        result = other.test_cli_runner().invoke(args=["import", str(path)])
-        assert result.exit_code == 0, result.output
-        assert "Skipped" not in result.output
-        db.session.remove()
-        after = snapshot()
-        db.session.remove()
-        db.engine.dispose()
+    factories.writer(other, "nell", "Nell")
+    result = CommandRunner(other).invoke(args=["import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "Skipped" not in result.output
+    after = snapshot(other)
     # Held comments are not exported (the format has no place for a state).
     before["separators-and-quotes"]["comments"] = [
         c for c in before["separators-and-quotes"]["comments"] if c[0] != "Held"
@@ -119,7 +116,7 @@ def test_export_file_is_movable_type(blog_with_everything, runner, tmp_path):
     path = tmp_path / "export.txt"
     run(runner, "export", str(path))
     entries = list(movabletype.parse(io.BytesIO(path.read_bytes())))
-    assert len(entries) == db.session.scalar(sa.select(sa.func.count(Post.id)))
+    assert len(entries) == count(blog_with_everything, Post)
     text = path.read_text(encoding="utf-8")
     assert "STATUS: Draft" in text and "STATUS: Future" in text and "ALLOW COMMENTS: 0" in text
     assert 'TAGS: \'say "hi"\',"tag with spaces","tag, with comma"' in text

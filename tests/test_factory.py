@@ -1,7 +1,5 @@
 """The app factory and the order in which configuration is read."""
 
-from pathlib import Path
-
 import pytest
 
 from blog import create_app
@@ -13,22 +11,23 @@ def test_test_config_wins(app):
 
 
 def test_config_order(tmp_path, monkeypatch, database_uri):
-    instance = Path(create_app.__code__.co_filename).parent.parent / "instance"
-    config_file = instance / "config.py"
-    backup = config_file.read_text() if config_file.exists() else None
-    config_file.write_text('SITE_TITLE = "From instance"\nPOSTS_PER_PAGE = 3\nFEED_MAX_AGE = 7\n')
-    try:
-        monkeypatch.setenv("BLOG_POSTS_PER_PAGE", "4")
-        monkeypatch.setenv("BLOG_FEED_MAX_AGE", "8")
-        app = create_app({"SQLALCHEMY_DATABASE_URI": database_uri, "FEED_MAX_AGE": 9})
-        assert app.config["SITE_TITLE"] == "From instance"  # instance/config.py over defaults
-        assert app.config["POSTS_PER_PAGE"] == 4  # BLOG_* variables over instance/config.py
-        assert app.config["FEED_MAX_AGE"] == 9  # test_config over everything
-    finally:
-        if backup is None:
-            config_file.unlink()
-        else:
-            config_file.write_text(backup)
+    # The blog as if installed in tmp_path: create_app reads instance/ next to the package
+    # (found from blog.__file__), so the real instance/config.py is never touched, not even
+    # for a moment that a test running in parallel could see.
+    import blog
+
+    monkeypatch.setattr(blog, "__file__", str(tmp_path / "blog" / "__init__.py"))
+    (tmp_path / "instance").mkdir()
+    (tmp_path / "instance" / "config.py").write_text(
+        'SITE_TITLE = "From instance"\nPOSTS_PER_PAGE = 3\nFEED_MAX_AGE = 7\n'
+    )
+    monkeypatch.setenv("BLOG_POSTS_PER_PAGE", "4")
+    monkeypatch.setenv("BLOG_FEED_MAX_AGE", "8")
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_uri, "FEED_MAX_AGE": 9})
+    assert app.instance_path == str(tmp_path / "instance")
+    assert app.config["SITE_TITLE"] == "From instance"  # instance/config.py over defaults
+    assert app.config["POSTS_PER_PAGE"] == 4  # BLOG_* variables over instance/config.py
+    assert app.config["FEED_MAX_AGE"] == 9  # test_config over everything
 
 
 def test_secret_key_generated_once_and_kept(tmp_path, monkeypatch, database_uri):
@@ -44,7 +43,7 @@ def test_secret_key_generated_once_and_kept(tmp_path, monkeypatch, database_uri)
 def test_sqlite_tuned_for_a_web_server(app):
     from blog.extensions import db
 
-    with db.engine.connect() as conn:
+    with app.app_context(), db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000

@@ -4,23 +4,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import feedparser
-import html5lib
 import pytest
 import sqlalchemy as sa
 from lxml import etree
 
 from blog import create_app
 from blog.cache import LRU
-from blog.comments.store import add_comment
 from blog.content import save_post
 from blog.extensions import db
 from blog.feeds.build import Channel, Item, render, tag_uri
-from blog.models import CommentStatus, Post, PostStatus, User, utcnow
-from blog.permalinks import post_url
+from blog.models import CommentStatus, Post, PostStatus, utcnow
+from tests.helpers import factories
+from tests.helpers.factories import path_of
+from tests.helpers.html import parse
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 RNG = Path(__file__).parent / "data" / "atom.rng"
@@ -47,42 +48,27 @@ class Blog:
     scheduled: Post
 
 
-def _post(author: User, title: str, days_ago: float, tags: list[str], **kw) -> Post:
-    published = kw.pop("published_at", utcnow() - timedelta(days=days_ago))
-    post = save_post(
-        Post(),
-        title=title,
-        body=kw.pop("body", f"The body of *{title}*."),
-        author_id=author.id,
+def _post(app, title: str, days_ago: float, tags: list[str], **kw) -> Post:
+    return factories.post(
+        app,
+        title,
+        kw.pop("body", f"The body of *{title}*."),
         tags=tags,
-        status=kw.pop("status", PostStatus.PUBLISHED),
-        published_at=published,
+        published_at=kw.pop("published_at", utcnow() - timedelta(days=days_ago)),
         excerpt=kw.pop("excerpt", f"Excerpt of {title}."),
         **kw,
     )
-    db.session.flush()
-    return post
-
-
-@pytest.fixture(autouse=True)
-def request_context(app):
-    """Let tests build URLs with post_url() as the templates do."""
-    with app.test_request_context():
-        yield
 
 
 @pytest.fixture
 def blog(app) -> Blog:
     """Three public posts with comments, a draft, a scheduled post, and comments never shown."""
-    author = User(username="nell", display_name="Nell Carrow", password_hash="")
-    db.session.add(author)
-    db.session.flush()
     now = utcnow()
-    first = _post(author, "First steps", 3, ["reading", "tools"])
-    closed = _post(author, "Closed for comments", 2, ["reading"])
-    latest = _post(author, "Latest news", 1, ["tools"])
+    first = _post(app, "First steps", 3, ["reading", "tools"])
+    closed = _post(app, "Closed for comments", 2, ["reading"], comments_open=False)
+    latest = _post(app, "Latest news", 1, ["tools"])
     draft = _post(
-        author,
+        app,
         "A draft",
         0,
         ["reading"],
@@ -91,52 +77,59 @@ def blog(app) -> Blog:
         body="DRAFT-SECRET-TEXT",
     )
     scheduled = _post(
-        author,
+        app,
         "Coming soon",
         0,
         ["reading"],
         published_at=now + timedelta(days=2),  # published, with a date to come: scheduled
         body="SCHEDULED-SECRET-TEXT",
     )
-    add_comment(
+    comment = partial(factories.comment, app)
+    comment(
         first,
+        "Ada on <em>first</em>.",
         author_name="Ada",
         author_url="https://ada.example/",
         author_email="approved@example.org",
         ip="192.0.2.44",
-        body="Ada on <em>first</em>.",
         created_at=now - timedelta(hours=50),
     )
-    add_comment(first, author_name="Bo", body="Bo on first.", created_at=now - timedelta(hours=40))
-    add_comment(
-        closed, author_name="Cy", body="Cy on closed.", created_at=now - timedelta(hours=30)
-    )
-    add_comment(
+    comment(first, "Bo on first.", author_name="Bo", created_at=now - timedelta(hours=40))
+    comment(closed, "Cy on closed.", author_name="Cy", created_at=now - timedelta(hours=30))
+    comment(
         latest,
+        "Di on latest.",
         author_name="Di",
         author_url="javascript:alert(1)",
-        body="Di on latest.",
         created_at=now - timedelta(hours=2),
     )
-    add_comment(
+    comment(
         latest,
+        "PENDING-SECRET-TEXT",
         author_name="Pending Person",
         author_email="pending@example.com",
         ip="203.0.113.7",
-        body="PENDING-SECRET-TEXT",
         status=CommentStatus.PENDING,
     )
-    add_comment(
+    comment(
         first,
+        "SPAM-SECRET-TEXT",
         author_name="Spammer",
         author_email="spam@example.net",
         ip="198.51.100.9",
-        body="SPAM-SECRET-TEXT",
         status=CommentStatus.SPAM,
     )
-    closed.comments_open = False
-    db.session.commit()
     return Blog(first, closed, latest, draft, scheduled)
+
+
+def change(app, post: Post, **values) -> None:
+    """Change a post's columns as the back office does (the revision bumped), and commit."""
+    with app.app_context():
+        row = db.session.get(Post, post.id)
+        for name, value in values.items():
+            setattr(row, name, value)
+        row.touch()
+        db.session.commit()
 
 
 def _path(url: str) -> str:
@@ -150,6 +143,11 @@ def _fetch(client, url: str, **headers):
     parsed = feedparser.parse(response.data)
     assert parsed.bozo == 0, (url, parsed.get("bozo_exception"))
     return response, parsed
+
+
+def post_url(post: Post, _external: bool = False) -> str:
+    """The post's address (the feeds' links must match the pages')."""
+    return ("http://localhost" if _external else "") + path_of(post)
 
 
 def _feed_urls(blog: Blog) -> list[str]:
@@ -231,9 +229,9 @@ def test_closed_post_keeps_its_comment_feed(client, blog):
     assert [e.title for e in parsed.entries] == ["Comment on Closed for comments by Cy"]
 
 
-def test_feeds_of_drafts_scheduled_posts_and_unknown_tags_are_404(client, blog):
+def test_feeds_of_drafts_scheduled_posts_and_unknown_tags_are_404(app, client, blog):
     blog.draft.published_at = datetime(2026, 1, 5, tzinfo=UTC)  # a draft with a date still hides
-    db.session.commit()
+    change(app, blog.draft, published_at=blog.draft.published_at)
     for url in (
         post_url(blog.draft) + "comments.atom",
         post_url(blog.scheduled) + "comments.rss",
@@ -249,24 +247,25 @@ def test_tag_feed_lists_only_that_tags_public_posts(client, blog):
     assert "reading" in parsed.feed.title
 
 
-def test_ids_are_tag_uris_that_survive_a_new_title_and_slug(client, blog):
+def test_ids_are_tag_uris_that_survive_a_new_title_and_slug(app, client, blog):
     _, before = _fetch(client, "/feeds/posts.atom")
     _, comments_before = _fetch(client, "/feeds/comments.rss")
     old_url = post_url(blog.first)
     year = blog.first.created_at.year
     assert before.entries[2].id == f"tag:localhost,{year}:post-{blog.first.id}"
 
-    save_post(
-        blog.first,
-        title="First steps, revised",
-        slug="renamed-first",
-        body=blog.first.body,
-        author_id=blog.first.author_id,
-        tags=["reading"],
-        status=PostStatus.PUBLISHED,
-        published_at=blog.first.published_at,
-    )
-    db.session.commit()
+    with app.app_context():
+        save_post(
+            db.session.get(Post, blog.first.id),
+            title="First steps, revised",
+            slug="renamed-first",
+            body=blog.first.body,
+            author_id=blog.first.author_id,
+            tags=["reading"],
+            status=PostStatus.PUBLISHED,
+            published_at=blog.first.published_at,
+        )
+        db.session.commit()
 
     _, after = _fetch(client, "/feeds/posts.atom")
     _, comments_after = _fetch(client, "/feeds/comments.rss")
@@ -367,16 +366,8 @@ def test_new_comment_changes_the_etag_and_shows_in_both_comment_feeds(app, clien
 
     # Another worker process writes: a second app (its own feed cache) on the same database.
     other = create_app(app.config.copy())
-    with other.app_context():
-        post = db.session.get(Post, blog.latest.id)
-        add_comment(post, author_name="Eve", body="A brand new remark.")
-        db.session.commit()
-        db.session.remove()
-        db.engine.dispose()
+    factories.comment(other, blog.latest, "A brand new remark.", author_name="Eve")
 
-    # This test's session shares the app context with the test client: end its read snapshot,
-    # as the end of every real request does.
-    db.session.close()
     for url in urls:
         response = client.get(url, headers={"If-None-Match": etags[url]})
         assert response.status_code == 200
@@ -400,10 +391,8 @@ def test_a_scheduled_post_appears_when_its_time_comes_without_any_write(client, 
     assert feedparser.parse(response.data).entries[0].title == "Coming soon"
 
 
-def test_unpublishing_a_post_takes_it_and_its_comments_out_of_the_feeds(client, blog):
-    blog.latest.status = PostStatus.DRAFT
-    blog.latest.touch()
-    db.session.commit()
+def test_unpublishing_a_post_takes_it_and_its_comments_out_of_the_feeds(app, client, blog):
+    change(app, blog.latest, status=PostStatus.DRAFT)
     _, posts = _fetch(client, "/feeds/posts.atom")
     _, comments = _fetch(client, "/feeds/comments.atom")
     assert "Latest news" not in [e.title for e in posts.entries]
@@ -428,18 +417,11 @@ def test_limits_bound_the_entries(app, client, blog):
 def test_feed_queries_do_not_grow_with_the_comments(app, client, blog, queries):
     app.extensions["feed_cache"] = LRU(0)  # build every time: count the real queries
     urls = [post_url(blog.first) + "comments.atom", "/feeds/comments.atom", "/feeds/posts.atom"]
-    first_id = blog.first.id
-    # Each request of a real server starts with an empty session; so does each block here.
-    db.session.close()
     with queries() as few:
         for url in urls:
             assert client.get(url).status_code == 200
-    db.session.close()
-    post = db.session.get(Post, first_id)
     for n in range(30):
-        add_comment(post, author_name=f"Reader {n}", body=f"Comment {n}")
-    db.session.commit()
-    db.session.close()
+        factories.comment(app, blog.first, f"Comment {n}", author_name=f"Reader {n}")
     with queries() as many:
         for url in urls:
             assert b"Reader 29" in client.get(url).data or url.endswith("posts.atom")
@@ -451,19 +433,16 @@ def test_cache_serves_the_same_bytes_until_the_database_changes(app, client, blo
     cache: LRU = app.extensions["feed_cache"]
     assert first.headers["ETag"].strip('"') in cache._items
     assert client.get("/feeds/posts.atom").data == first.data
-    blog.first.title = "Retitled"
-    blog.first.touch()
-    db.session.commit()
+    change(app, blog.first, title="Retitled")
     assert b"Retitled" in client.get("/feeds/posts.atom").data
 
 
 def _alternates(client, url: str) -> dict[str, str]:
     response = client.get(url)
     assert response.status_code == 200
-    doc = html5lib.parse(response.data, treebuilder="lxml", namespaceHTMLElements=False)
     return {
         link.get("href"): link.get("type")
-        for link in doc.iterfind(".//head/link[@rel='alternate']")
+        for link in parse(response).iterfind(".//head/link[@rel='alternate']")
     }
 
 
@@ -542,18 +521,19 @@ def test_feed_queries_use_indexes(app, client, blog):
             captured.append((statement, parameters))
 
     urls = _feed_urls(blog)
-    db.session.close()
-    sa.event.listen(db.engine, "before_cursor_execute", before)
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", before)
     try:
         for url in urls:
             assert client.get(url).status_code == 200
     finally:
-        sa.event.remove(db.engine, "before_cursor_execute", before)
-    connection = db.session.connection()
+        sa.event.remove(engine, "before_cursor_execute", before)
     plans = {}
-    for statement, parameters in captured:
-        rows = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, tuple(parameters))
-        plans[statement] = [row[-1] for row in rows]
+    with engine.connect() as connection:
+        for statement, parameters in captured:
+            rows = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, tuple(parameters))
+            plans[statement] = [row[-1] for row in rows]
     assert len(plans) >= 8
     for statement, plan in plans.items():
         assert not [step for step in plan if step.startswith("SCAN ")], (statement, plan)

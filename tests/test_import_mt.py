@@ -6,7 +6,6 @@ import io
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-import html5lib
 import pytest
 import sqlalchemy as sa
 
@@ -14,7 +13,9 @@ from blog.extensions import db
 from blog.models import Comment, CommentStatus, Post, PostStatus, Tag
 from blog.porting import movabletype
 from blog.porting.entries import FormatError
-from tests.porting_helpers import MT_FILE, counts, make_author, permalink, post_by_slug, run
+from tests.helpers import factories, html
+from tests.helpers.database import count, counts, post_by_slug
+from tests.helpers.porting import MT_FILE, run
 
 NY = ZoneInfo("America/New_York")
 
@@ -26,7 +27,7 @@ def parse(data: bytes, zone=UTC):
 def page(client, url: str):
     response = client.get(url)
     assert response.status_code == 200, url
-    return html5lib.parse(response.get_data(as_text=True), namespaceHTMLElements=False)
+    return html.parse(response)
 
 
 # --- Parsing -------------------------------------------------------------------------------
@@ -164,7 +165,7 @@ def test_an_unknown_section_is_an_error():
 
 
 def test_import_command_brings_everything_in(app, runner, client):
-    make_author()
+    factories.writer(app)
     result = run(runner, "import", str(MT_FILE), "--timezone", "America/New_York")
     assert result.exit_code == 0, result.output
     out = result.output
@@ -178,18 +179,19 @@ def test_import_command_brings_everything_in(app, runner, client):
     assert "/images/markdown.png" in out
     assert "Importing" in out  # the progress bar's label
 
-    assert counts()["Post"] == 7
-    statuses = dict(db.session.execute(sa.select(Post.slug, Post.status)).all())
+    assert counts(app)["Post"] == 7
+    with app.app_context():
+        statuses = dict(db.session.execute(sa.select(Post.slug, Post.status)).all())
+        names = set(db.session.scalars(sa.select(Tag.name)))
     assert statuses["half-a-thought"] == PostStatus.DRAFT
     assert statuses["awaiting-review"] == PostStatus.DRAFT
     assert statuses["a-post-for-later"] == PostStatus.SCHEDULED
     assert statuses["notes-on-markdown"] == PostStatus.PUBLISHED
     # The ping did not become a comment.
-    assert db.session.scalar(sa.select(sa.func.count(Comment.id))) == 4
-    names = set(db.session.scalars(sa.select(Tag.name)))
+    assert count(app, Comment) == 4
     assert {"house move", "cats, dogs and other pets", "french cooking", "dessert"} <= names
 
-    moving = post_by_slug("moving-house-one-box")
+    moving = post_by_slug(app, "moving-house-one-box")
     assert moving.comment_count == 2 and moving.comments_open
     assert moving.excerpt == "Forty-one boxes & one cat."
     assert moving.published_at == datetime(2006, 3, 15, 2, 5, 7, tzinfo=UTC)
@@ -199,15 +201,15 @@ def test_import_command_brings_everything_in(app, runner, client):
     assert "<li>forty-one boxes</li>" in moving.body_html
     assert "<br>" in moving.body_html  # line breaks became <br> inside paragraphs
 
-    markdown = post_by_slug("notes-on-markdown")
+    markdown = post_by_slug(app, "notes-on-markdown")
     assert "<em>emphasis</em>" in markdown.body_html and "<li>one</li>" in markdown.body_html
 
 
 def test_hostile_html_stays_dead(app, runner, client):
-    make_author()
+    factories.writer(app)
     run(runner, "import", str(MT_FILE))
-    cafe = post_by_slug("cafe-notes-creme-brulee")
-    doc = page(client, permalink(cafe))
+    cafe = post_by_slug(app, "cafe-notes-creme-brulee")
+    doc = page(client, factories.permalink(app, cafe))
     body = doc.find(".//div[@class='post-body e-content']")
     assert body.findall(".//script") == [] and body.findall(".//iframe") == []
     assert "document.cookie" in "".join(body.itertext())  # shown as text, never run
@@ -219,16 +221,17 @@ def test_hostile_html_stays_dead(app, runner, client):
     pre = body.find(".//pre")
     assert "100 g\n\ncream" in pre.text
     assert "Στην υγειά μας!" in "".join(body.itertext())
-    mallory = db.session.scalar(sa.select(Comment).where(Comment.author_name == "Mallory"))
-    assert mallory.author_url == ""  # a javascript: website is dropped, not linked
+    with app.app_context():
+        mallory = db.session.scalar(sa.select(Comment).where(Comment.author_name == "Mallory"))
+        assert mallory.author_url == ""  # a javascript: website is dropped, not linked
 
 
 def test_closed_comments_stay_and_show(app, runner, client):
-    make_author()
+    factories.writer(app)
     run(runner, "import", str(MT_FILE))
-    cafe = post_by_slug("cafe-notes-creme-brulee")
+    cafe = post_by_slug(app, "cafe-notes-creme-brulee")
     assert not cafe.comments_open and cafe.comment_count == 2
-    doc = page(client, permalink(cafe))
+    doc = page(client, factories.permalink(app, cafe))
     authors = [
         "".join(a.itertext()).strip()
         for a in doc.iterfind(".//span[@class='comment-author p-author']")
@@ -239,10 +242,10 @@ def test_closed_comments_stay_and_show(app, runner, client):
 
 
 def test_previous_and_next_follow_the_imported_dates(app, runner, client):
-    make_author()
+    factories.writer(app)
     run(runner, "import", str(MT_FILE))
-    noon = post_by_slug("noon-on-the-last-day")
-    doc = page(client, permalink(noon))
+    noon = post_by_slug(app, "noon-on-the-last-day")
+    doc = page(client, factories.permalink(app, noon))
     prev = doc.find(".//a[@rel='prev']")
     nxt = doc.find(".//a[@rel='next']")
     assert "Café notes" in "".join(prev.itertext())
@@ -261,19 +264,19 @@ def test_previous_and_next_follow_the_imported_dates(app, runner, client):
 
 
 def test_importing_twice_creates_nothing_new(app, runner):
-    make_author()
+    factories.writer(app)
     run(runner, "import", str(MT_FILE))
-    before = counts()
+    before = counts(app)
     result = run(runner, "import", str(MT_FILE))
     assert result.exit_code == 0, result.output
     assert "posts: 0 new" in result.output and "7 already here" in result.output
     assert "comments: 0 new" in result.output and "4 already here" in result.output
     assert "tags created: 0" in result.output
-    assert counts() == before
+    assert counts(app) == before
 
 
 def test_a_reimport_adds_only_the_new_comments(app, runner, tmp_path):
-    make_author()
+    factories.writer(app)
     run(runner, "import", str(MT_FILE))
     newer = MT_FILE.read_bytes().replace(
         b"Mine caught fire. \xf0\x9f\x94\xa5\r\n-----\r\n",
@@ -284,21 +287,21 @@ def test_a_reimport_adds_only_the_new_comments(app, runner, tmp_path):
     path.write_bytes(newer)
     result = run(runner, "import", str(path))
     assert "comments: 1 new" in result.output and "posts: 0 new" in result.output
-    assert post_by_slug("cafe-notes-creme-brulee").comment_count == 3
+    assert post_by_slug(app, "cafe-notes-creme-brulee").comment_count == 3
 
 
 def test_a_dry_run_changes_nothing(app, runner):
-    make_author()
-    before = counts()
+    factories.writer(app)
+    before = counts(app)
     result = run(runner, "import", str(MT_FILE), "--dry-run")
     assert result.exit_code == 0, result.output
     assert "Would import" in result.output and "posts: 7 new" in result.output
     assert "Dry run: nothing was changed." in result.output
-    assert counts() == before
+    assert counts(app) == before
 
 
 def test_a_broken_file_imports_nothing_and_names_the_line(app, runner, tmp_path):
-    make_author()
+    factories.writer(app)
     data = MT_FILE.read_bytes()
     # Six good entries, then the seventh cut off: the whole import is one transaction.
     cut = data[: data.index(b"An editor still has to read this.")]
@@ -310,11 +313,11 @@ def test_a_broken_file_imports_nothing_and_names_the_line(app, runner, tmp_path)
     assert f"line {last_line}:" in result.output
     assert "Nothing was imported" in result.output
     assert "Traceback" not in result.output
-    assert counts() == {"Post": 0, "Comment": 0, "Tag": 0, "LegacyPath": 0}
+    assert counts(app) == {"Post": 0, "Comment": 0, "Tag": 0, "LegacyPath": 0}
 
 
 def test_options_are_checked(app, runner, tmp_path):
-    make_author()
+    factories.writer(app)
     result = run(runner, "import", str(MT_FILE), "--timezone", "Mars/Olympus")
     assert result.exit_code == 1 and "unknown time zone" in result.output
     result = run(runner, "import", str(MT_FILE), "--author", "nobody")
@@ -323,19 +326,20 @@ def test_options_are_checked(app, runner, tmp_path):
     other.write_text("Just some notes\nnothing to see\n")
     result = run(runner, "import", str(other))
     assert result.exit_code == 1 and "neither a Movable Type" in result.output
-    assert counts()["Post"] == 0
+    assert counts(app)["Post"] == 0
 
 
 def test_author_defaults_to_the_first_account(app, runner):
-    first = make_author("first", "First Writer")
-    second = make_author("second", "Second Writer")
+    first = factories.writer(app, "first", "First Writer").id
+    second = factories.writer(app, "second", "Second Writer").id
     run(runner, "import", str(MT_FILE))
-    owners = set(db.session.scalars(sa.select(Post.author_id)))
-    assert owners == {first}
-    db.session.execute(sa.delete(Post))
-    db.session.commit()
+    with app.app_context():
+        assert set(db.session.scalars(sa.select(Post.author_id))) == {first}
+        db.session.execute(sa.delete(Post))
+        db.session.commit()
     run(runner, "import", str(MT_FILE), "--author", "second")
-    assert set(db.session.scalars(sa.select(Post.author_id))) == {second}
+    with app.app_context():
+        assert set(db.session.scalars(sa.select(Post.author_id))) == {second}
 
 
 def test_no_account_is_a_clear_error(app, runner):
@@ -344,7 +348,8 @@ def test_no_account_is_a_clear_error(app, runner):
 
 
 def test_comment_status_is_approved_for_movable_type(app, runner):
-    make_author()
+    factories.writer(app)
     run(runner, "import", str(MT_FILE))
-    statuses = set(db.session.scalars(sa.select(Comment.status)))
+    with app.app_context():
+        statuses = set(db.session.scalars(sa.select(Comment.status)))
     assert statuses == {CommentStatus.APPROVED}

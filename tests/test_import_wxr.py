@@ -12,7 +12,9 @@ from blog.extensions import db
 from blog.models import Comment, CommentStatus, PostStatus
 from blog.porting import wxr
 from blog.porting.entries import FormatError
-from tests.porting_helpers import WXR_FILE, counts, make_author, permalink, post_by_slug, run
+from tests.helpers import factories
+from tests.helpers.database import counts, post_by_slug
+from tests.helpers.porting import WXR_FILE, run
 
 
 def parse(data: bytes):
@@ -60,7 +62,7 @@ def test_parses_posts_and_skips_the_rest():
 
 
 def test_import_command(app, runner, client):
-    make_author()
+    factories.writer(app)
     result = run(runner, "import", str(WXR_FILE))
     assert result.exit_code == 0, result.output
     out = result.output
@@ -74,15 +76,16 @@ def test_import_command(app, runner, client):
         assert f"https://oldblog.example.com/wp-content/uploads/2019/06/{name}" in out
     assert "(oldblog.example.com)" in out
 
-    hello = post_by_slug("hello-from-the-road")
+    hello = post_by_slug(app, "hello-from-the-road")
     # The teaser is what came before <!--more-->; the page shows both parts.
     assert hello.excerpt == "First day out. The map was wrong twice."
     assert "turned back" in hello.body_html
     assert hello.comment_count == 3  # approved only: Grace, Ada, Linus
-    comments = {
-        c.author_name: c
-        for c in db.session.scalars(sa.select(Comment).where(Comment.post_id == hello.id))
-    }
+    with app.app_context():
+        comments = {
+            c.author_name: c
+            for c in db.session.scalars(sa.select(Comment).where(Comment.post_id == hello.id))
+        }
     assert comments["Quiet Reader"].status == CommentStatus.PENDING
     assert comments["Cheap Pills"].status == CommentStatus.SPAM
     assert "<script>" not in comments["Cheap Pills"].body_html
@@ -92,43 +95,43 @@ def test_import_command(app, runner, client):
     assert comments["Ada"].parent_id == grace.id
     assert comments["Linus"].parent_id == grace.id
 
-    response = client.get(permalink(hello))
+    response = client.get(factories.permalink(app, hello))
     text = response.get_data(as_text=True)
     assert "Which map was it?" in text and "old paper ones never lie" in text
     assert "Held for moderation" not in text and "pills" not in text
 
-    russian = post_by_slug("привет")
+    russian = post_by_slug(app, "привет")
     assert russian.status == PostStatus.PUBLISHED and not russian.comments_open
     assert "<script>" not in russian.body_html and "onclick" not in russian.body_html
     assert "javascript:" not in russian.body_html
     assert 'href="https://example.org/"' in russian.body_html
     assert "Красная площадь" in russian.body_html
     assert russian.excerpt == "Red Square, and some markup that must not survive."
-    assert client.get(permalink(russian)).status_code == 200
+    assert client.get(factories.permalink(app, russian)).status_code == 200
 
-    assert post_by_slug("a-draft-about-tyres").status == PostStatus.DRAFT
-    assert post_by_slug("next-summers-route").status == PostStatus.SCHEDULED
+    assert post_by_slug(app, "a-draft-about-tyres").status == PostStatus.DRAFT
+    assert post_by_slug(app, "next-summers-route").status == PostStatus.SCHEDULED
 
 
 def test_importing_twice_creates_nothing_new(app, runner):
-    make_author()
+    factories.writer(app)
     run(runner, "import", str(WXR_FILE))
-    before = counts()
+    before = counts(app)
     result = run(runner, "import", str(WXR_FILE))
     assert "posts: 0 new" in result.output and "5 already here" in result.output
     assert "comments: 0 new" in result.output and "6 already here" in result.output
-    assert counts() == before
+    assert counts(app) == before
 
 
 def test_a_dry_run_changes_nothing(app, runner):
-    make_author()
+    factories.writer(app)
     result = run(runner, "import", str(WXR_FILE), "--dry-run")
     assert "posts: 5 new" in result.output and "Dry run" in result.output
-    assert counts() == {"Post": 0, "Comment": 0, "Tag": 0, "LegacyPath": 0}
+    assert counts(app) == {"Post": 0, "Comment": 0, "Tag": 0, "LegacyPath": 0}
 
 
 def test_broken_xml_names_the_line_and_imports_nothing(app, runner, tmp_path):
-    make_author()
+    factories.writer(app)
     lines = WXR_FILE.read_text(encoding="utf-8").split("\n")
     # Break the last item: the posts before it were already read when the parser fails.
     number = next(i for i, line in enumerate(lines) if "only-for-me]]" in line)
@@ -139,7 +142,7 @@ def test_broken_xml_names_the_line_and_imports_nothing(app, runner, tmp_path):
     assert result.exit_code == 1
     assert f"line {number + 1}: the XML is broken" in result.output
     assert "Nothing was imported" in result.output
-    assert counts() == {"Post": 0, "Comment": 0, "Tag": 0, "LegacyPath": 0}
+    assert counts(app) == {"Post": 0, "Comment": 0, "Tag": 0, "LegacyPath": 0}
 
 
 def test_the_error_line_is_the_broken_line():

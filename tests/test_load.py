@@ -26,14 +26,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-import lxml.html
 import sqlalchemy as sa
 
-from blog.content import save_post
 from blog.extensions import db
-from blog.models import Comment, Post, PostStatus, User
-from tests.conftest import ENGINE
-from tests.helpers import browser_opener, form_fields
+from blog.models import Comment, Post
+from tests.helpers import factories
+from tests.helpers.config import ENGINE
+from tests.helpers.html import form_fields, parse, text
+from tests.helpers.servers import browser_opener
 
 COMMENTERS = int(os.environ.get("BLOG_TEST_LOAD_COMMENTERS", 16))
 COMMENTS_EACH = int(os.environ.get("BLOG_TEST_LOAD_COMMENTS", 100))
@@ -59,16 +59,17 @@ class Tally:
     acknowledged: list[str] = field(default_factory=list)
     statuses: Counter = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    changed: threading.Condition = field(default_factory=threading.Condition)
 
     def record(self, token: str, status: int | None, failure: str = "") -> None:
-        with self.lock:
+        with self.changed:
             if status in ACKNOWLEDGED:
                 self.acknowledged.append(token)
             if status is not None:
                 self.statuses[status] += 1
             if failure:
                 self.failures.append(failure)
+            self.changed.notify_all()
 
 
 def commenter(number: int, page_url: str, count: int, tally: Tally, go: threading.Event) -> None:
@@ -112,24 +113,12 @@ def run_load(page_urls: list[str], tally: Tally, during=None) -> float:
     return time.monotonic() - started
 
 
-def make_posts() -> list[Post]:
-    author = User(username="load", display_name="Load", password_hash="")
-    db.session.add(author)
-    db.session.flush()
-    posts = [
-        save_post(
-            Post(),
-            title=f"Under load {i}",
-            body="Comment away.",
-            author_id=author.id,
-            tags=[],
-            status=PostStatus.PUBLISHED,
-            published_at=datetime.now(UTC) - timedelta(minutes=1),
-        )
+def make_posts(app) -> list[Post]:
+    when = datetime.now(UTC) - timedelta(minutes=1)
+    return [
+        factories.post(app, f"Under load {i}", "Comment away.", published_at=when)
         for i in range(POSTS)
     ]
-    db.session.commit()
-    return posts
 
 
 def page_url(server, post: Post) -> str:
@@ -137,23 +126,23 @@ def page_url(server, post: Post) -> str:
     return f"{server.url}/{when.year}/{when.month:02d}/{post.slug}/"
 
 
-def stored_tokens() -> Counter:
-    """Count every token in the database (a fresh transaction: the servers wrote them)."""
-    db.session.rollback()
-    bodies = db.session.scalars(sa.select(Comment.body)).all()
+def stored_tokens(app) -> Counter:
+    """Count every token in the database."""
+    with app.app_context():
+        bodies = db.session.scalars(sa.select(Comment.body)).all()
     return Counter(token for body in bodies for token in TOKEN.findall(body))
 
 
 def shown_tokens(url: str) -> Counter:
     """Count the tokens in the comment bodies on the post page."""
     with urllib.request.urlopen(url, timeout=60) as response:
-        doc = lxml.html.fromstring(response.read())
+        doc = parse(response.read())
     return Counter(
         token
         for body in doc.xpath(
             "//article[contains(@class, 'comment')]//div[@class='comment-body e-content']"
         )
-        for token in TOKEN.findall(body.text_content())
+        for token in TOKEN.findall(text(body))
     )
 
 
@@ -168,15 +157,15 @@ def polled_tokens(url: str) -> Counter:
         with urllib.request.urlopen(request, timeout=60) as response:
             if response.status == 204:
                 return found
-            doc = lxml.html.fromstring(response.read())
+            doc = parse(response.read())
         found.update(
             TOKEN.findall(" ".join(doc.xpath("//div[contains(@class, 'comment-body')]//text()")))
         )
         after = int(doc.xpath("//input[@id='comment-after']/@value")[0])
 
 
-def assert_all_stored_once(tally: Tally) -> Counter:
-    stored = stored_tokens()
+def assert_all_stored_once(app, tally: Tally) -> Counter:
+    stored = stored_tokens(app)
     lost = [t for t in tally.acknowledged if stored[t] == 0]
     doubled = [t for t in tally.acknowledged if stored[t] > 1]
     assert not lost, f"{len(lost)} acknowledged comments are not stored, e.g. {lost[:3]}"
@@ -185,7 +174,7 @@ def assert_all_stored_once(tally: Tally) -> Counter:
 
 
 def test_concurrent_commenters_lose_nothing(app, gunicorn):
-    posts = make_posts()
+    posts = make_posts(app)
     server = gunicorn(workers=WORKERS, **LOAD_ENV)
     urls = [page_url(server, post) for post in posts]
     tally = Tally()
@@ -194,7 +183,7 @@ def test_concurrent_commenters_lose_nothing(app, gunicorn):
 
     assert not tally.failures, tally.failures[:5]
     assert tally.statuses == Counter({303: COMMENTERS * COMMENTS_EACH}), tally.statuses
-    stored = assert_all_stored_once(tally)
+    stored = assert_all_stored_once(app, tally)
     assert sum(stored.values()) == COMMENTERS * COMMENTS_EACH
 
     acknowledged = Counter(tally.acknowledged)
@@ -207,7 +196,7 @@ def test_concurrent_commenters_lose_nothing(app, gunicorn):
 
 
 def test_a_killed_worker_and_a_restart_lose_nothing(app, gunicorn, database_uri):
-    posts = make_posts()
+    posts = make_posts(app)
     server = gunicorn(workers=WORKERS, **LOAD_ENV)
     urls = [page_url(server, post) for post in posts]
     total = COMMENTERS * COMMENTS_EACH
@@ -215,10 +204,11 @@ def test_a_killed_worker_and_a_restart_lose_nothing(app, gunicorn, database_uri)
 
     def kill_a_worker(tally: Tally, futures) -> None:
         """SIGKILL one worker once a third of the comments are in."""
-        while len(tally.acknowledged) < total // 3:
-            if all(f.done() for f in futures):
-                return
-            time.sleep(0.01)
+        with tally.changed:
+            while len(tally.acknowledged) < total // 3:
+                if all(f.done() for f in futures):
+                    return
+                tally.changed.wait(1)  # woken by every answer
         victim = server.worker_pids()[0]
         os.kill(victim, signal.SIGKILL)
         killed.append(victim)
@@ -235,7 +225,7 @@ def test_a_killed_worker_and_a_restart_lose_nothing(app, gunicorn, database_uri)
     print(f"\nkilled {killed}, {tally.statuses}, failures: {tally.failures}")
 
     server.stop()
-    assert_all_stored_once(tally)
+    assert_all_stored_once(app, tally)
     if ENGINE == "sqlite":
         path = sa.engine.make_url(database_uri).database
         with sqlite3.connect(path) as conn:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from blog.markdown import plain_excerpt, render_markdown
-from tests.hostile import Policy, load_corpus, parse, violations
+from tests.helpers.hostile import Policy, load_corpus, violations
+from tests.helpers.html import parse
 
 POST_POLICY = Policy(
     tags=frozenset(
@@ -56,7 +57,7 @@ def test_markdown_structure_survives():
         "# Title\n\n## Part *one*\n\nSome **strong** and _em_ and `code` and ~~gone~~.\n\n"
         "- one\n- two\n\n3. three\n4. four\n\n> quoted\n\n---\n"
     )
-    root = parse(html)
+    root = parse(html, "div")
     assert [h.text for h in root.iter("h1")] == ["Title"]
     assert root.find(".//h2/em").text == "one"
     assert root.find(".//strong").text == "strong"
@@ -70,7 +71,7 @@ def test_markdown_structure_survives():
 
 def test_fenced_code_keeps_its_language_and_escapes_its_content():
     html = render_markdown('```python\nprint("<b>hi</b>")\n```')
-    code = parse(html).find(".//pre/code")
+    code = parse(html, "div").find(".//pre/code")
     assert code.get("class") == "language-python"
     assert code.text == 'print("<b>hi</b>")\n'
     assert code.find("b") is None
@@ -78,7 +79,7 @@ def test_fenced_code_keeps_its_language_and_escapes_its_content():
 
 def test_table_alignment_becomes_a_class_not_a_style():
     html = render_markdown("| a | b | c |\n|:--|:-:|--:|\n| 1 | 2 | 3 |")
-    root = parse(html)
+    root = parse(html, "div")
     assert [th.get("class") for th in root.iter("th")] == [
         "align-left",
         "align-center",
@@ -93,7 +94,7 @@ def test_links_keep_http_relative_and_mailto_urls_without_a_ugc_rel():
         '[a](https://example.com/ "Title") [b](/2024/01/other-post/) [c](#notes) '
         "[d](mailto:nell@example.com)"
     )
-    anchors = [dict(a.attrib) for a in parse(html).iter("a")]
+    anchors = [dict(a.attrib) for a in parse(html, "div").iter("a")]
     assert anchors == [
         {"href": "https://example.com/", "title": "Title"},
         {"href": "/2024/01/other-post/"},
@@ -107,7 +108,7 @@ def test_links_keep_http_relative_and_mailto_urls_without_a_ugc_rel():
 )
 def test_markdown_links_to_other_schemes_are_not_links(url):
     html = render_markdown(f"[x]({url}) <a href='{url}'>y</a>")
-    assert [a.get("href") for a in parse(html).iter("a")] == [None]
+    assert [a.get("href") for a in parse(html, "div").iter("a")] == [None]
 
 
 def test_images_need_an_http_or_site_url_and_load_lazily():
@@ -115,7 +116,7 @@ def test_images_need_an_http_or_site_url_and_load_lazily():
         '![A cat](https://example.com/cat.jpg "Cat") ![local](/cat.png) '
         "![data](data:image/png;base64,AAAA) ![js](javascript:alert(1))"
     )
-    images = [dict(img.attrib) for img in parse(html).iter("img")]
+    images = [dict(img.attrib) for img in parse(html, "div").iter("img")]
     assert images == [
         {"src": "https://example.com/cat.jpg", "alt": "A cat", "title": "Cat", "loading": "lazy"},
         {"src": "/cat.png", "alt": "local", "loading": "lazy"},
@@ -131,7 +132,7 @@ def test_raw_html_the_writer_may_use_survives():
         "<figcaption>Caption</figcaption></figure>\n\n"
         "Press <kbd>Ctrl</kbd>+<kbd>C</kbd>, H<sub>2</sub>O, E=mc<sup>2</sup>"
     )
-    root = parse(html)
+    root = parse(html, "div")
     assert root.find(".//figure/figcaption").text == "Caption"
     assert [k.text for k in root.iter("kbd")] == ["Ctrl", "C"]
     assert root.find(".//sub").text == "2" and root.find(".//sup").text == "2"
@@ -139,7 +140,7 @@ def test_raw_html_the_writer_may_use_survives():
 
 def test_raw_script_in_a_post_is_shown_as_text():
     html = render_markdown("Before\n\n<script>alert(1)</script>\n\nAfter")
-    assert parse(html).find(".//script") is None
+    assert parse(html, "div").find(".//script") is None
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 

@@ -8,7 +8,7 @@ from flask_migrate import downgrade, upgrade
 
 from blog import create_app
 from blog.extensions import db
-from tests.conftest import base_config, postgresql_url
+from tests.helpers.config import base_config, postgresql_url
 
 
 def _check_upgrade(uri: str) -> None:

@@ -7,48 +7,47 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from blog import create_app
-from blog.comments.store import add_comment
-from blog.content import save_post
-from blog.extensions import db
-from blog.models import CommentStatus, Post, PostStatus, User
-from tests.helpers import CLOSED_DEMO_POST, OPEN_DEMO_POST, parse, path_of, post_by_slug, text
+from blog.models import CommentStatus, PostStatus
+from tests.helpers import factories
+from tests.helpers.database import post_by_slug
+from tests.helpers.factories import CLOSED_DEMO_POST, OPEN_DEMO_POST, path_of
+from tests.helpers.html import parse, text
 
 
 @pytest.fixture
-def author(app):
-    user = User(username="ada", display_name="Ada Writer", password_hash="")
-    db.session.add(user)
-    db.session.commit()
-    return user
+def author(app) -> str:
+    return factories.writer(app, "ada", "Ada Writer").username
 
 
-def make_post(author, title, days_ago, status=PostStatus.PUBLISHED, **kwargs):
-    when = datetime(2026, 3, 15, 12, tzinfo=UTC) - timedelta(days=days_ago)
-    if status == PostStatus.SCHEDULED:
-        when = datetime.now(UTC) + timedelta(days=days_ago)
-    post = save_post(
-        Post(),
-        title=title,
-        body=kwargs.pop("body", f"Body of *{title}*."),
-        author_id=author.id,
-        tags=kwargs.pop("tags", []),
-        status=status,
-        published_at=None if status == PostStatus.DRAFT else when,
-        **kwargs,
-    )
-    db.session.commit()
-    return post
+@pytest.fixture
+def make_post(app, author):
+    """make_post(title, days_ago, status=...): a post dated days_ago before 15 March 2026."""
+
+    def make(title, days_ago, status=PostStatus.PUBLISHED, **kwargs):
+        when = datetime(2026, 3, 15, 12, tzinfo=UTC) - timedelta(days=days_ago)
+        if status == PostStatus.SCHEDULED:
+            when = datetime.now(UTC) + timedelta(days=days_ago)
+        return factories.post(
+            app,
+            title,
+            kwargs.pop("body", f"Body of *{title}*."),
+            author=author,
+            status=status,
+            published_at=None if status == PostStatus.DRAFT else when,
+            **kwargs,
+        )
+
+    return make
 
 
 url = path_of
 
 
-def test_home_lists_latest_first_with_details(client, author):
-    old = make_post(author, "Older", 10, excerpt="The older one.")
-    new = make_post(author, "Newer", 1, tags=["notes"])
-    make_post(author, "A draft", 0, status=PostStatus.DRAFT)
-    add_comment(new, author_name="Reader", body="Hi")
-    db.session.commit()
+def test_home_lists_latest_first_with_details(app, client, make_post):
+    old = make_post("Older", 10, excerpt="The older one.")
+    new = make_post("Newer", 1, tags=["notes"])
+    make_post("A draft", 0, status=PostStatus.DRAFT)
+    factories.comment(app, new, "Hi", author_name="Reader")
     doc = parse(client.get("/"))
     summaries = doc.findall(".//article[@class='summary h-entry']")
     titles = [text(a.find(".//h2")) for a in summaries]
@@ -64,11 +63,11 @@ def test_home_lists_latest_first_with_details(client, author):
     assert summaries[1].find(".//h2/a").get("href") == url(old)
 
 
-def test_home_paginates(app, author):
+def test_home_paginates(app, make_post):
     app.config["POSTS_PER_PAGE"] = 2
     client = app.test_client()
     for n in range(5):
-        make_post(author, f"Post {n}", n)
+        make_post(f"Post {n}", n)
     doc = parse(client.get("/?page=3"))
     assert [text(h) for h in doc.findall(".//article//h2")] == ["Post 4"]
     assert doc.find(".//a[@rel='prev']").get("href") == "/?page=2"
@@ -77,7 +76,7 @@ def test_home_paginates(app, author):
 
 
 def test_post_page_has_the_reference_anatomy(client, demo):
-    post = post_by_slug(CLOSED_DEMO_POST)
+    post = post_by_slug(demo, CLOSED_DEMO_POST)
     response = client.get(url(post))
     assert response.status_code == 200
     doc = parse(response)
@@ -113,32 +112,28 @@ def test_post_page_has_the_reference_anatomy(client, demo):
 
 
 def test_open_post_does_not_say_closed(client, demo):
-    post = post_by_slug(OPEN_DEMO_POST)
+    post = post_by_slug(demo, OPEN_DEMO_POST)
     page = client.get(url(post)).get_data(as_text=True)
     assert "Comments are closed." not in page
     assert "2 comments" in page
 
 
-def test_only_approved_comments_are_shown(client, author):
-    post = make_post(author, "Talk", 1)
-    add_comment(post, author_name="Good", body="visible words")
-    add_comment(post, author_name="Held", body="held words", status=CommentStatus.PENDING)
-    add_comment(post, author_name="Bad", body="spam words", status=CommentStatus.SPAM)
-    db.session.commit()
+def test_only_approved_comments_are_shown(app, client, make_post):
+    post = make_post("Talk", 1)
+    factories.comment(app, post, "visible words", author_name="Good")
+    factories.comment(app, post, "held words", author_name="Held", status=CommentStatus.PENDING)
+    factories.comment(app, post, "spam words", author_name="Bad", status=CommentStatus.SPAM)
     page = client.get(url(post)).get_data(as_text=True)
     assert "visible words" in page
     assert "held words" not in page and "spam words" not in page
     assert "1 comment<" in page
 
 
-def test_replies_nest_one_level(client, author):
-    post = make_post(author, "Thread", 1)
-    top = add_comment(post, author_name="A", body="top")
-    db.session.flush()
-    reply = add_comment(post, author_name="B", body="reply", parent=top)
-    db.session.flush()
-    deeper = add_comment(post, author_name="C", body="reply to reply", parent=reply)
-    db.session.commit()
+def test_replies_nest_one_level(app, client, make_post):
+    post = make_post("Thread", 1)
+    top = factories.comment(app, post, "top", author_name="A")
+    reply = factories.comment(app, post, "reply", author_name="B", parent=top)
+    deeper = factories.comment(app, post, "reply to reply", author_name="C", parent=reply)
     assert deeper.parent_id == top.id
     doc = parse(client.get(url(post)))
     replies = doc.find(f".//ol[@id='replies-{top.id}']")
@@ -148,12 +143,12 @@ def test_replies_nest_one_level(client, author):
     ]
 
 
-def test_prev_next_at_the_ends_and_across_drafts(client, author):
-    first = make_post(author, "First", 30)
-    make_post(author, "Unfinished", 20, status=PostStatus.DRAFT)
-    make_post(author, "Future", 5, status=PostStatus.SCHEDULED)
-    middle = make_post(author, "Middle", 10)
-    last = make_post(author, "Last", 1)
+def test_prev_next_at_the_ends_and_across_drafts(client, make_post):
+    first = make_post("First", 30)
+    make_post("Unfinished", 20, status=PostStatus.DRAFT)
+    make_post("Future", 5, status=PostStatus.SCHEDULED)
+    middle = make_post("Middle", 10)
+    last = make_post("Last", 1)
 
     def nav(post):
         doc = parse(client.get(url(post)))
@@ -166,18 +161,18 @@ def test_prev_next_at_the_ends_and_across_drafts(client, author):
     assert nav(last) == (url(middle), None)
 
 
-def test_same_timestamp_posts_still_link_each_other(client, author):
-    a = make_post(author, "Twin A", 3)
-    b = make_post(author, "Twin B", 3)
+def test_same_timestamp_posts_still_link_each_other(client, make_post):
+    a = make_post("Twin A", 3)
+    b = make_post("Twin B", 3)
     doc = parse(client.get(url(a)))
     assert doc.find(".//a[@rel='next']").get("href") == url(b)
     doc = parse(client.get(url(b)))
     assert doc.find(".//a[@rel='prev']").get("href") == url(a)
 
 
-def test_drafts_and_scheduled_posts_are_404(client, author):
-    draft = make_post(author, "Secret draft", 0, status=PostStatus.DRAFT)
-    future = make_post(author, "Not yet", 3, status=PostStatus.SCHEDULED)
+def test_drafts_and_scheduled_posts_are_404(client, make_post):
+    draft = make_post("Secret draft", 0, status=PostStatus.DRAFT)
+    future = make_post("Not yet", 3, status=PostStatus.SCHEDULED)
     assert client.get(f"/2026/03/{draft.slug}/").status_code == 404
     assert client.get(url(future)).status_code == 404
     year = f"/{future.published_at:%Y}/"
@@ -186,23 +181,23 @@ def test_drafts_and_scheduled_posts_are_404(client, author):
         assert "Secret draft" not in body and "Not yet" not in body and future.slug not in body
 
 
-def test_wrong_month_in_permalink_is_404(client, author):
-    post = make_post(author, "Dated", 1)
+def test_wrong_month_in_permalink_is_404(client, make_post):
+    post = make_post("Dated", 1)
     wrong = post.published_at.month % 12 + 1
     assert client.get(f"/{post.published_at:%Y}/{wrong}/{post.slug}/").status_code == 404
 
 
-def test_permalink_without_trailing_slash_redirects(client, author):
-    post = make_post(author, "Slash", 1)
+def test_permalink_without_trailing_slash_redirects(client, make_post):
+    post = make_post("Slash", 1)
     response = client.get(url(post).rstrip("/"))
     assert response.status_code in (301, 308)
     assert response.headers["Location"].endswith(url(post))
 
 
-def test_archives(client, author):
-    march = make_post(author, "In March", 0)  # 15 March 2026
-    feb = make_post(author, "In February", 30)  # 13 February 2026
-    make_post(author, "Last year", 400)
+def test_archives(client, make_post):
+    march = make_post("In March", 0)  # 15 March 2026
+    feb = make_post("In February", 30)  # 13 February 2026
+    make_post("Last year", 400)
     doc = parse(client.get("/2026/03/"))
     assert [text(h) for h in doc.findall(".//article//h2")] == ["In March"]
     assert "March 2026" in text(doc.find(".//h1"))
@@ -214,18 +209,18 @@ def test_archives(client, author):
     assert march and feb
 
 
-def test_tag_page(client, author):
-    make_post(author, "Tagged", 2, tags=["Slow Reading"])
-    make_post(author, "Untagged", 1)
+def test_tag_page(client, make_post):
+    make_post("Tagged", 2, tags=["Slow Reading"])
+    make_post("Untagged", 1)
     doc = parse(client.get("/tags/slow-reading/"))
     assert [text(h) for h in doc.findall(".//article//h2")] == ["Tagged"]
     assert "Slow Reading" in text(doc.find(".//h1"))
     assert client.get("/tags/nope/").status_code == 404
 
 
-def test_search(client, author):
-    make_post(author, "Mosses in winter", 2, body="Green things on old walls.")
-    make_post(author, "Kitchen timers", 1, body="Tomato shaped.")
+def test_search(client, make_post):
+    make_post("Mosses in winter", 2, body="Green things on old walls.")
+    make_post("Kitchen timers", 1, body="Tomato shaped.")
     doc = parse(client.get("/search?q=walls"))
     assert [text(h) for h in doc.findall(".//article//h2")] == ["Mosses in winter"]
     assert "No post matches" in text(parse(client.get("/search?q=zebra")).find(".//main"))
@@ -250,36 +245,33 @@ def test_friendly_404_and_500(app_config):
     assert "secret internals" not in body and "Traceback" not in body
 
 
-def test_post_page_query_count_does_not_grow_with_comments(app, client, author, queries):
-    post = make_post(author, "Busy", 1, tags=["a", "b"])
-    make_post(author, "Before", 5)
-    make_post(author, "After", 0)
+def test_post_page_query_count_does_not_grow_with_comments(app, client, make_post, queries):
+    post = make_post("Busy", 1, tags=["a", "b"])
+    make_post("Before", 5)
+    make_post("After", 0)
 
     path = url(post)
     statements = []
 
     def count():
-        # Each request in its own app context, as in production (nothing kept in g).
-        with app.app_context(), queries() as found:
+        with queries() as found:
             assert client.get(path).status_code == 200
         statements[:] = found
         return len(found)
 
-    add_comment(post, author_name="One", body="first")
-    db.session.commit()
+    factories.comment(app, post, "first", author_name="One")
     few = count()
     for n in range(60):
-        add_comment(
-            post, author_name=f"R{n}", body=f"comment {n}", author_url="https://example.org"
+        factories.comment(
+            app, post, f"comment {n}", author_name=f"R{n}", author_url="https://example.org"
         )
-    db.session.commit()
     many = count()
     assert many == few, f"{few} queries with 1 comment, {many} with 61"
     assert few <= 6, "\n".join(" ".join(q.split())[:200] for q in statements)
 
 
-def test_sitemap_and_robots(client, author):
-    post = make_post(author, "Mapped", 1)
+def test_sitemap_and_robots(client, make_post):
+    post = make_post("Mapped", 1)
     sitemap = client.get("/sitemap.xml")
     assert sitemap.mimetype == "application/xml"
     assert url(post) in sitemap.get_data(as_text=True)

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import html5lib
 import pytest
 import sqlalchemy as sa
 
-from blog.content import save_post, tags_from_names
+from blog.content import tags_from_names
 from blog.extensions import db
-from blog.models import Post, PostStatus, User
+from blog.models import Post, PostStatus
+from tests.helpers import factories
+from tests.helpers.html import parse, text
 
 
 def _doc(response):
     assert response.status_code == 200, response.status_code
-    return html5lib.parse(response.get_data(as_text=True), namespaceHTMLElements=False)
+    return parse(response)
 
 
 def _titles(doc) -> list[str]:
@@ -25,20 +26,15 @@ def _titles(doc) -> list[str]:
 @pytest.fixture
 def blog_posts(app):
     """25 published posts (two sharing a timestamp), a draft and a scheduled post."""
-    author = User(username="w", display_name="W", password_hash="")
-    db.session.add(author)
-    db.session.flush()
     base = datetime(2024, 3, 1, 12, tzinfo=UTC)
-
-    def add(title: str, status: str, when: datetime | None) -> None:
-        save_post(Post(), title=title, body="x", author_id=author.id, tags=[],
-                  status=status, published_at=when)  # fmt: skip
-
     for i in range(25):
-        add(f"Post {i:02d}", PostStatus.PUBLISHED, base + timedelta(days=i if i != 12 else 11))
-    add("Draft", PostStatus.DRAFT, None)
-    add("Tomorrow", PostStatus.SCHEDULED, datetime.now(UTC) + timedelta(days=1))
-    db.session.commit()
+        when = base + timedelta(days=i if i != 12 else 11)
+        factories.post(app, f"Post {i:02d}", "x", author="w", published_at=when)
+    factories.post(app, "Draft", "x", author="w", status=PostStatus.DRAFT)
+    tomorrow = datetime.now(UTC) + timedelta(days=1)
+    factories.post(
+        app, "Tomorrow", "x", author="w", status=PostStatus.SCHEDULED, published_at=tomorrow
+    )
     return app
 
 
@@ -47,7 +43,7 @@ def test_listing_pages_without_counting(blog_posts, client, queries):
         first = _doc(client.get("/"))
     assert not [s for s in statements if "count(" in s.lower()]
     assert _titles(first) == [f"Post {i:02d}" for i in range(24, 14, -1)]
-    assert "".join(first.find(".//span[@class='pagination-status']").itertext()) == "Page 1"
+    assert text(first.find(".//span[@class='pagination-status']")) == "Page 1"
     assert first.find(".//a[@rel='prev']") is None
     assert first.find(".//nav[@class='pagination']/a[@rel='next']").get("href") == "/?page=2"
     last = _doc(client.get("/?page=3"))
@@ -68,7 +64,8 @@ def test_archives_bound_by_month_and_by_now(blog_posts, client):
 
 
 def test_previous_and_next_walk_every_post_once_in_order(blog_posts, client):
-    ordered = db.session.scalars(Post.published()).all()
+    with blog_posts.app_context():
+        ordered = db.session.scalars(Post.published()).all()
     url = f"/2024/03/{ordered[-1].slug}/"
     seen = []
     while url:
@@ -81,35 +78,34 @@ def test_previous_and_next_walk_every_post_once_in_order(blog_posts, client):
     assert "".join(back.itertext()).endswith("Post 23")
 
 
-def _page_queries(runner, client, queries, posts: int, comments: int) -> dict[str, int]:
+def _page_queries(app, runner, client, queries, posts: int, comments: int) -> dict[str, int]:
     """Fill the blog with bench data; return the SQL query count of each kind of page."""
     result = runner.invoke(args=["bench-data", "--posts", str(posts), "--comments", str(comments)])
     assert result.exit_code == 0, result.output
-    found = db.session.execute(
-        sa.select(Post.slug, Post.published_at).where(Post.slug.like("bench-%-comments"))
-    ).all()
+    with app.app_context():
+        found = db.session.execute(
+            sa.select(Post.slug, Post.published_at).where(Post.slug.like("bench-%-comments"))
+        ).all()
     assert len(found) == 3
     when = found[0].published_at
     urls = {"home": "/", "home, page 2": "/?page=2", "tag": "/tags/writing/"}
     urls |= {"year": f"/{when.year}/", "month": f"/{when.year}/{when.month:02d}/"}
     urls |= {p.slug: f"/{p.published_at.year}/{p.published_at.month:02d}/{p.slug}/" for p in found}
-    db.session.rollback()
     counts = {}
     for name, url in urls.items():
-        # A fresh app context per request, as a server has: nothing read by one page
-        # (flask.g, the session) is reused by the next.
-        with client.application.app_context(), queries() as statements:
+        with queries() as statements:
             assert client.get(url).status_code == 200, url
         counts[name] = len(statements)
     return counts
 
 
 def test_query_counts_do_not_grow_with_the_data(app, runner, client, queries):
-    small = _page_queries(runner, client, queries, 60, 2300)
-    for table in reversed(db.metadata.sorted_tables):
-        db.session.execute(table.delete())
-    db.session.commit()
-    large = _page_queries(runner, client, queries, 600, 9000)
+    small = _page_queries(app, runner, client, queries, 60, 2300)
+    with app.app_context():
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(table.delete())
+        db.session.commit()
+    large = _page_queries(app, runner, client, queries, 600, 9000)
     assert small == large
     assert max(small.values()) <= 8, small
 
@@ -117,12 +113,13 @@ def test_query_counts_do_not_grow_with_the_data(app, runner, client, queries):
 def test_tag_pages_list_the_same_posts_by_either_plan(blog_posts, client, monkeypatch):
     import blog.posts.views as views
 
-    posts = db.session.scalars(Post.published()).all()
-    tagged = posts[::2]  # every other post, newest first: two pages
-    for post in tagged:
-        post.tags = tags_from_names(["Every other"])
-    db.session.commit()
-    expected = [p.title for p in tagged]
+    with blog_posts.app_context():
+        posts = db.session.scalars(Post.published()).all()
+        tagged = posts[::2]  # every other post, newest first: two pages
+        for post in tagged:
+            post.tags = tags_from_names(["Every other"])
+        expected = [p.title for p in tagged]
+        db.session.commit()
     pages = []
     for big_tag in (1000, 3):  # a small tag (read through post_tags), a big one (walk posts)
         monkeypatch.setattr(views, "BIG_TAG", big_tag)

@@ -13,9 +13,13 @@ import uuid
 
 import pytest
 
-from tests.helpers import browser_opener, form_fields
+from tests.helpers.html import form_fields
+from tests.helpers.servers import browser_opener
 
 LOGIN_FORM = "//form[@action='/login']"
+
+# The counts live in Redis or in each process, whatever the database: one pass is enough.
+pytestmark = pytest.mark.engine_independent
 
 
 def limited_env(storage: str) -> dict[str, str]:

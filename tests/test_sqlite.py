@@ -13,15 +13,16 @@ from flask_migrate import upgrade
 
 from blog.comments.store import add_comment
 from blog.extensions import db
-from blog.models import Comment, Post
+from blog.models import Comment, CommentStatus, Post
+from tests.helpers.database import count
 
 pytestmark = pytest.mark.sqlite_only
 
 
 def _writers(app, method: str, writers: int = 4, rounds: int = 10) -> list[Exception]:
     """Run writers that each read a post then add a comment to it; return what they raised."""
-    post_id = db.session.scalar(sa.select(Post.id).where(Post.comment_count > 0))
-    db.session.rollback()
+    with app.app_context():
+        post_id = db.session.scalar(sa.select(Post.id).where(Post.comment_count > 0))
     barrier = threading.Barrier(writers)
     errors: list[Exception] = []
 
@@ -58,18 +59,17 @@ def _writers(app, method: str, writers: int = 4, rounds: int = 10) -> list[Excep
 
 
 def test_concurrent_writers_never_see_database_is_locked(demo):
-    before = db.session.scalar(sa.select(sa.func.count(Comment.id)))
-    db.session.rollback()
+    before = count(demo, Comment)
     errors = _writers(demo, "POST")
     assert errors == []
-    after = db.session.scalar(sa.select(sa.func.count(Comment.id)))
-    assert after == before + 4 * 10
-    counts = db.session.execute(sa.select(Post.id, Post.comment_count)).all()
-    for post_id, count in counts:
-        stored = db.session.scalar(
-            sa.select(sa.func.count(Comment.id)).where(Comment.post_id == post_id)
+    assert count(demo, Comment) == before + 4 * 10
+    with demo.app_context():
+        counts = db.session.execute(sa.select(Post.id, Post.comment_count)).all()
+    for post_id, comment_count in counts:
+        # The stored count is of approved comments (every one the writers added).
+        assert comment_count == count(
+            demo, Comment, Comment.post_id == post_id, Comment.status == CommentStatus.APPROVED
         )
-        assert count == stored
 
 
 def test_read_then_write_without_the_lock_up_front_does_fail(demo):
@@ -80,16 +80,16 @@ def test_read_then_write_without_the_lock_up_front_does_fail(demo):
 
 
 def test_a_read_outside_a_request_does_not_hold_the_write_lock(app, database_uri):
-    db.session.scalar(sa.select(sa.func.count(Post.id)))  # a test body reading
-    other = sa.create_engine(database_uri, connect_args={"timeout": 0.1})
-    try:
-        with other.connect() as conn:
-            conn.exec_driver_sql("PRAGMA busy_timeout=100")
-            conn.exec_driver_sql("CREATE TABLE scratch (x)")  # needs the write lock
-            conn.commit()
-    finally:
-        other.dispose()
-        db.session.rollback()
+    with app.app_context():
+        db.session.scalar(sa.select(sa.func.count(Post.id)))  # a command or a script reading
+        other = sa.create_engine(database_uri, connect_args={"timeout": 0.1})
+        try:
+            with other.connect() as conn:
+                conn.exec_driver_sql("PRAGMA busy_timeout=100")
+                conn.exec_driver_sql("CREATE TABLE scratch (x)")  # needs the write lock
+                conn.commit()
+        finally:
+            other.dispose()
 
 
 def test_busy_timeout_comes_from_config(app_config):
@@ -126,16 +126,18 @@ def test_a_batch_migration_of_posts_keeps_every_comment(demo, tmp_path):
     from blog.extensions import migrate
 
     directory = tmp_path / "migrations"
-    shutil.copytree(Path(migrate.directory), directory)
-    config = migrate.get_config(str(directory))
+    with demo.app_context():  # Flask-Migrate reads its settings from the current app
+        shutil.copytree(Path(migrate.directory), directory)
+        config = migrate.get_config(str(directory))
     head = ScriptDirectory.from_config(config).get_current_head()
     (directory / "versions" / "ffff00000001_rebuild_post.py").write_text(
         BATCH_MIGRATION.format(head=head)
     )
-    comments = db.session.scalar(sa.select(sa.func.count(Comment.id)))
+    comments = count(demo, Comment)
     assert comments > 0
-    db.session.remove()
-    upgrade(directory=str(directory))
-    assert db.session.scalar(sa.select(sa.func.count(Comment.id))) == comments
-    with db.engine.connect() as conn:  # the pool's connections have foreign keys on again
+    with demo.app_context():
+        upgrade(directory=str(directory))
+    assert count(demo, Comment) == comments
+    with demo.app_context(), db.engine.connect() as conn:
+        # The pool's connections have foreign keys on again.
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1

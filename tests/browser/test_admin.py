@@ -9,10 +9,10 @@ import pytest
 import sqlalchemy as sa
 
 from blog.admin.auth import new_setup_token
-from blog.comments.store import add_comment
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, Post, User
-from tests.admin_helpers import PASSWORD, make_writer
+from tests.helpers import factories
+from tests.helpers.factories import PASSWORD
 
 SCREENSHOTS = os.environ.get("BLOG_SCREENSHOTS", "")
 
@@ -44,7 +44,8 @@ def _log_in(page, live_server, username="nell", password=PASSWORD):
 
 
 def test_first_run_setup(demo, live_server, page, errors):
-    token = new_setup_token()
+    with demo.app_context():
+        token = new_setup_token()
     page.goto(f"{live_server}/setup?token={token}")
     assert page.locator("h1").inner_text() == "Set up your account"
     page.fill("#username", "nell")
@@ -58,12 +59,13 @@ def test_first_run_setup(demo, live_server, page, errors):
     # The link is gone for good.
     response = page.goto(f"{live_server}/setup?token={token}")
     assert response.status == 404
-    assert db.session.scalar(sa.select(User.username)) == "nell"
+    with demo.app_context():
+        assert db.session.scalar(sa.select(User.username)) == "nell"
     assert errors == []
 
 
 def test_write_a_post_with_live_preview_and_publish_it(app, live_server, page, errors):
-    make_writer()
+    factories.writer(app)
     _log_in(page, live_server)
     page.click("text=New post")
     page.wait_for_url(f"{live_server}/admin/posts/new")
@@ -88,29 +90,29 @@ def test_write_a_post_with_live_preview_and_publish_it(app, live_server, page, e
     assert first.inner_text() == "Moss on the north wall"
     first.click()
     assert page.locator(".post-body strong").inner_text() == "one millimetre"
-    post = db.session.scalar(sa.select(Post))
-    assert post.is_public and sorted(t.name for t in post.tags) == ["nature", "walls"]
+    with app.app_context():
+        post = db.session.scalar(sa.select(Post))
+        assert post.is_public and sorted(t.name for t in post.tags) == ["nature", "walls"]
     assert errors == []
 
 
 def test_approve_a_held_comment_in_place(demo, live_server, page, errors):
-    make_writer()
-    post = db.session.scalars(Post.published()).first()
-    held = add_comment(
+    factories.writer(demo)
+    post = factories.newest_post(demo)
+    held = factories.comment(
+        demo,
         post,
+        "First time here: hello!",
         author_name="Nadia",
         author_email="nadia@example.org",
-        body="First time here: hello!",
         status=CommentStatus.PENDING,
         ip="198.51.100.7",
         reason="First comment from this email",
     )
-    other = add_comment(post, author_name="Otto", body="Buy things", status=CommentStatus.PENDING)
-    db.session.flush()
+    other = factories.comment(
+        demo, post, "Buy things", author_name="Otto", status=CommentStatus.PENDING
+    )
     held_id, other_id, title = held.id, other.id, post.title
-    # Commit and touch no ORM object afterwards: a test-thread transaction would hold SQLite's
-    # write lock (BEGIN IMMEDIATE outside requests) while the server needs it.
-    db.session.commit()
     _log_in(page, live_server)
     page.goto(f"{live_server}/admin/comments")
     page.evaluate("window.__stillHere = true")
@@ -125,8 +127,8 @@ def test_approve_a_held_comment_in_place(demo, live_server, page, errors):
     assert page.locator("#folder-count-pending").inner_text() == "1"
     assert "Approved." in page.locator(f"#queue-comment-{held_id} .queue-done").inner_text()
     assert page.evaluate("window.__stillHere") is True  # no reload happened
-    assert db.session.get(Comment, held_id).status == CommentStatus.APPROVED
-    db.session.rollback()
+    with demo.app_context():
+        assert db.session.get(Comment, held_id).status == CommentStatus.APPROVED
     # Spam, in place too.
     page.locator(f"#queue-comment-{other_id} button[data-action=spam]").click()
     page.wait_for_selector(f"#queue-comment-{other_id}[data-status=spam]")
@@ -145,10 +147,9 @@ def test_approve_a_held_comment_in_place(demo, live_server, page, errors):
 
 def test_dashboard_screenshot(demo, live_server, page, errors):
     """Look at the back office: a screenshot of the dashboard for review."""
-    make_writer()
-    post = db.session.scalars(Post.published()).first()
-    add_comment(post, author_name="Nadia", body="Held", status=CommentStatus.PENDING)
-    db.session.commit()
+    factories.writer(demo)
+    post = factories.newest_post(demo)
+    factories.comment(demo, post, "Held", author_name="Nadia", status=CommentStatus.PENDING)
     _log_in(page, live_server)
     assert page.locator("#stat-pending").inner_text() == "1"
     assert page.locator(".admin-nav").is_visible()
@@ -162,11 +163,12 @@ def test_dashboard_screenshot(demo, live_server, page, errors):
 
 
 def test_select_all_then_bulk_spam(demo, live_server, page, errors):
-    make_writer()
-    post = db.session.scalars(Post.published()).first()
+    factories.writer(demo)
+    post = factories.newest_post(demo)
     for name in ("Ann", "Bo", "Cy"):
-        add_comment(post, author_name=name, body="Cheap watches", status=CommentStatus.PENDING)
-    db.session.commit()
+        factories.comment(
+            demo, post, "Cheap watches", author_name=name, status=CommentStatus.PENDING
+        )
     _log_in(page, live_server)
     page.goto(f"{live_server}/admin/comments")
     page.check("[data-select-all]")  # admin.js ticks every row

@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
-import sqlalchemy as sa
-from flask import current_app
 
-from blog.comments.store import add_comment
-from blog.content import save_post
-from blog.extensions import db
-from blog.models import Comment, Post, PostStatus, User, utcnow
-from blog.permalinks import post_url
-from tests.conftest import base_config
+from tests.helpers import factories
+from tests.helpers.config import base_config
+from tests.helpers.database import comments
 
 POLL_SECONDS = 1
 
@@ -27,35 +21,19 @@ def app_config(database_uri) -> dict:
 @pytest.fixture
 def post_page(app, live_server) -> str:
     """Publish a post with one comment; return its page's full URL."""
-    user = User(username="writer", display_name="Nell Carrow", password_hash="")
-    db.session.add(user)
-    db.session.flush()
-    post = save_post(
-        Post(),
-        title="Talking back",
-        body="A post readers answer.",
-        author_id=user.id,
-        tags=[],
-        status=PostStatus.PUBLISHED,
-        published_at=utcnow() - timedelta(days=1),
-    )
-    db.session.flush()
-    add_comment(post, author_name="First Reader", body="The first word.")
-    db.session.commit()
-    with current_app.test_request_context():
-        url = live_server + post_url(post)
-    db.session.close()  # the server thread writes; hold no transaction open here
-    return url
+    post = factories.post(app)
+    factories.comment(app, post, "The first word.", author_name="First Reader")
+    return live_server + factories.permalink(app, post)
 
 
-def comments_in_db() -> list[Comment]:
-    try:
-        return list(db.session.scalars(sa.select(Comment).order_by(Comment.id)))
-    finally:
-        db.session.close()
+def polls(page, count: int = 2) -> None:
+    """Wait until the page has polled for new comments count more times (every POLL_SECONDS)."""
+    for _ in range(count):
+        with page.expect_response(lambda r: "/comments?after=" in r.url, timeout=10_000):
+            pass
 
 
-def test_post_a_comment_in_place_without_a_reload(page, post_page):
+def test_post_a_comment_in_place_without_a_reload(app, page, post_page):
     page.goto(post_page)
     page.evaluate("window.__marker = 'still here'")
     assert page.locator("#comment-count").inner_text() == "1 comment"
@@ -70,10 +48,10 @@ def test_post_a_comment_in_place_without_a_reload(page, post_page):
     assert article.locator("p").count() == 2
     assert page.input_value("#comment-body") == ""  # the form was reset
     assert page.evaluate("!!document.activeElement.closest('#comment-form')")  # focus stayed
-    [_, mine] = comments_in_db()
+    [_, mine] = comments(app)
     assert article.get_attribute("id") == f"comment-{mine.id}"
-    # The poll runs every second: after a few, the reader's own comment is still there once.
-    page.wait_for_timeout(POLL_SECONDS * 2500)
+    # The poll runs every second: after two more, the reader's own comment is still there once.
+    polls(page)
     assert page.locator(f"#comment-{mine.id}").count() == 1
     assert page.locator("#comment-count").inner_text() == "2 comments"
 
@@ -102,7 +80,7 @@ def test_empty_comment_shows_the_error_and_keeps_the_text(page, post_page):
     assert page.locator(".form-error").count() == 0
 
 
-def test_without_javascript_the_form_still_works(browser, post_page):
+def test_without_javascript_the_form_still_works(app, browser, post_page):
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
     try:
@@ -118,7 +96,7 @@ def test_without_javascript_the_form_still_works(browser, post_page):
         page.fill("#comment-body", "No JavaScript needed.")
         page.click("#comment-submit")
         page.wait_for_url(re.compile(r"#comment-\d+$"))
-        mine = comments_in_db()[-1]
+        mine = comments(app)[-1]
         assert page.url.endswith(f"#comment-{mine.id}")
         assert "No JavaScript needed." in page.inner_text(f"#comment-{mine.id}")
         assert page.inner_text("#comment-count") == "2 comments"
@@ -142,7 +120,7 @@ def test_a_comment_from_one_reader_appears_for_another(browser, post_page):
         arrived.wait_for(timeout=POLL_SECONDS * 4000)
         assert reader.inner_text("#comment-count") == "2 comments"
         assert reader.evaluate("window.__marker") == "still here"
-        reader.wait_for_timeout(POLL_SECONDS * 2500)
+        polls(reader)
         assert arrived.count() == 1  # appended once, never again
         assert reader.locator("article.comment").count() == 2
     finally:
@@ -150,12 +128,12 @@ def test_a_comment_from_one_reader_appears_for_another(browser, post_page):
         other.close()
 
 
-def test_reply_in_place(page, post_page):
+def test_reply_in_place(app, page, post_page):
     page.goto(post_page)
     page.evaluate("window.__marker = 'still here'")
     page.fill("#comment-author-name", "Ada")
     page.fill("#comment-body", "Typed before deciding to reply.")
-    [first] = comments_in_db()
+    [first] = comments(app)
     page.click("a.comment-reply")
     slot = page.locator(f"#reply-slot-{first.id} form#comment-form")
     slot.wait_for()
@@ -172,10 +150,10 @@ def test_reply_in_place(page, post_page):
     page.locator("#comment-form-slot form#comment-form").wait_for()
     assert page.locator("form#comment-form").count() == 1
     assert page.input_value("#comment-parent") == ""
-    assert comments_in_db()[-1].parent_id == first.id
+    assert comments(app)[-1].parent_id == first.id
 
 
-def test_a_network_failure_says_so_and_keeps_the_text(page, post_page):
+def test_a_network_failure_says_so_and_keeps_the_text(app, page, post_page):
     page.goto(post_page)
     page.evaluate("window.__marker = 'still here'")
 
@@ -212,7 +190,7 @@ def test_a_network_failure_says_so_and_keeps_the_text(page, post_page):
     assert page.input_value("#comment-body") == "Words that must survive."
     assert "boom" not in page.inner_text("#comments")
     assert page.evaluate("window.__marker") == "still here"
-    assert len(comments_in_db()) == 1
+    assert len(comments(app)) == 1
 
     # When the network is back, the same text goes through.
     page.unroute(re.compile(r".*/comments$"))
@@ -241,7 +219,7 @@ def test_times_are_shown_in_the_readers_time_zone(browser, post_page):
         context.close()
 
 
-def test_an_expired_form_says_so_keeps_the_text_and_sends_again(page, post_page):
+def test_an_expired_form_says_so_keeps_the_text_and_sends_again(app, page, post_page):
     page.goto(post_page)
     page.evaluate(
         """() => {
@@ -258,7 +236,7 @@ def test_an_expired_form_says_so_keeps_the_text_and_sends_again(page, post_page)
     alert.wait_for(state="visible")
     assert "expired" in alert.inner_text()
     assert page.input_value("#comment-body") == "Written over a long lunch."
-    assert len(comments_in_db()) == 1
+    assert len(comments(app)) == 1
     page.click("#comment-submit")  # the returned form carries a fresh token
     page.locator("article.comment", has_text="Written over a long lunch.").wait_for()
-    assert len(comments_in_db()) == 2
+    assert len(comments(app)) == 2

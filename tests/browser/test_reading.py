@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from tests.helpers import CLOSED_DEMO_POST, path_of, post_by_slug
+from tests.helpers.database import post_by_slug
+from tests.helpers.factories import CLOSED_DEMO_POST, path_of
 
 
-def closed_post_url(live_server: str) -> str:
-    return live_server + path_of(post_by_slug(CLOSED_DEMO_POST))
+def closed_post_url(app, live_server: str) -> str:
+    return live_server + path_of(post_by_slug(app, CLOSED_DEMO_POST))
 
 
 def test_post_page_reads_like_the_reference(demo, live_server, page, tmp_path):
-    page.goto(closed_post_url(live_server))
+    page.goto(closed_post_url(demo, live_server))
     assert page.title().startswith("Surfacing after a long quiet spell")
     previous = page.locator("nav.post-nav a[rel=prev]")
     following = page.locator("nav.post-nav a[rel=next]")
@@ -27,7 +28,7 @@ def test_post_page_reads_like_the_reference(demo, live_server, page, tmp_path):
 
 
 def test_comment_permalink_highlights_the_comment(demo, live_server, page):
-    page.goto(closed_post_url(live_server))
+    page.goto(closed_post_url(demo, live_server))
     first = page.locator("article.comment").first
     first.locator("a.comment-permalink").click()
     assert page.url.endswith("#" + first.get_attribute("id"))
@@ -39,7 +40,7 @@ def test_phone_width_has_no_horizontal_scroll(demo, live_server, browser):
     context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True)
     page = context.new_page()
     try:
-        for path in ("/", closed_post_url(live_server).removeprefix(live_server)):
+        for path in ("/", closed_post_url(demo, live_server).removeprefix(live_server)):
             page.goto(live_server + path)
             overflow = page.evaluate(
                 "document.documentElement.scrollWidth - document.documentElement.clientWidth"

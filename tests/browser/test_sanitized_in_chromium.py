@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from blog.sanitize import clean_comment
-from tests.hostile import load_corpus
+from tests.helpers.hostile import load_corpus
 
 ROOT = Path(__file__).resolve().parents[2]
 HTMX = ROOT / "static" / "vendor" / "htmx-2.0.11" / "htmx.min.js"

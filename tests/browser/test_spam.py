@@ -9,14 +9,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from flask import current_app
 
-from blog.extensions import db, limiter
+from blog.extensions import limiter
 from blog.models import CommentStatus
-from blog.permalinks import post_url
-from tests.browser.test_comments import comments_in_db
-from tests.conftest import base_config
-from tests.helpers import publish_post
+from tests.helpers import factories
+from tests.helpers.config import base_config
+from tests.helpers.database import comments
 
 
 @pytest.fixture
@@ -27,11 +25,7 @@ def app_config(database_uri) -> dict:
 @pytest.fixture
 def post_page(app, live_server) -> str:
     limiter.reset()
-    post = publish_post()
-    with current_app.test_request_context():
-        url = live_server + post_url(post)
-    db.session.close()
-    return url
+    return live_server + factories.permalink(app, factories.post(app))
 
 
 def send(page) -> int:
@@ -65,24 +59,24 @@ def test_the_trap_is_invisible_and_out_of_the_tab_order(page, post_page):
     assert "robots" not in snapshot and "Name" in snapshot
 
 
-def test_a_reader_who_waits_is_published_a_quick_robot_is_held(page, post_page):
+def test_a_reader_who_waits_is_published_a_quick_robot_is_held(app, page, post_page):
     page.goto(post_page)
     page.fill("#comment-author-name", "Robot")
     page.fill("#comment-body", "Sent at once.")
     assert send(page) == 200
     assert "awaiting moderation" in page.locator("#comment-status").inner_text()
-    [held] = comments_in_db()
+    [held] = comments(app)
     assert held.status == CommentStatus.SPAM and "less than 3 s" in held.reason
 
 
-def test_flood_429_and_too_large_413_are_shown_in_place_keeping_the_text(page, post_page):
+def test_flood_429_and_too_large_413_are_shown_in_place_keeping_the_text(app, page, post_page):
     page.goto(post_page)
     page.wait_for_timeout(3100)  # a person's pace
     page.fill("#comment-author-name", "Ada")
     page.fill("#comment-body", "My first thought.")
     assert send(page) == 200
     page.locator("article.comment", has_text="My first thought.").wait_for()
-    assert comments_in_db()[0].status == CommentStatus.APPROVED
+    assert comments(app)[0].status == CommentStatus.APPROVED
 
     # At once again: too fast for the flood limit; the message in place, the words kept.
     page.fill("#comment-body", "And a second one, quickly.")
@@ -92,7 +86,7 @@ def test_flood_429_and_too_large_413_are_shown_in_place_keeping_the_text(page, p
     assert re.search(r"You're commenting too fast — try again in \d+ seconds", alert.inner_text())
     assert page.input_value("#comment-body") == "And a second one, quickly."
     assert page.input_value("#comment-author-name") == "Ada"
-    assert len(comments_in_db()) == 1
+    assert len(comments(app)) == 1
 
     # Over a megabyte (past the textarea's maxlength, as a script could): 413 in the alert.
     huge = "x" * (1024 * 1024 + 10)
@@ -102,4 +96,4 @@ def test_flood_429_and_too_large_413_are_shown_in_place_keeping_the_text(page, p
     assert alert.is_visible() and "at most 1 MB" in alert.inner_text()
     assert "could not save" not in alert.inner_text()  # not the generic failure message
     assert page.evaluate("document.getElementById('comment-body').value.length") == len(huge)
-    assert len(comments_in_db()) == 1
+    assert len(comments(app)) == 1

@@ -16,3 +16,19 @@ def login(client, username: str = "nell", password: str = PASSWORD, **extra):
 def logout(client):
     """Post the logout button of the back office and return the response."""
     return client.post("/logout", data={"csrf_token": csrf_token(client, "/admin/")})
+
+
+class AuthActions:
+    """The `auth` fixture (as in Flask's tutorial): log one client in and out.
+
+    The account must exist (tests/helpers/factories.writer makes "nell" with PASSWORD).
+    """
+
+    def __init__(self, client) -> None:
+        self._client = client
+
+    def login(self, username: str = "nell", password: str = PASSWORD, **extra):
+        return login(self._client, username, password, **extra)
+
+    def logout(self):
+        return logout(self._client)

@@ -1,4 +1,5 @@
-"""Factories: a writer, a post, a comment, made through the blog's own write paths.
+"""Factories: a writer, a post, a comment, the discussion settings, made through the blog's
+own write paths; and the URLs of a post, built as the pages build them.
 
 Each opens its own app context, commits, and returns the row loaded and detached: its columns
 (id, slug, published_at...) read without a session, and a test uses them to build URLs. To
@@ -14,10 +15,15 @@ from flask import Flask
 
 from blog.comments import store
 from blog.content import save_post
+from blog.discussion import DiscussionSettings
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, Post, PostStatus, User, utcnow
+from blog.permalinks import post_url
 
 PASSWORD = "a long walk by the sea"
+# Two posts of the demo blog (flask demo): one closed to comments, one open with two.
+CLOSED_DEMO_POST = "surfacing-after-a-long-quiet-spell"
+OPEN_DEMO_POST = "comments-are-the-best-part-of-a-blog"
 
 
 def _detached(row):
@@ -96,6 +102,32 @@ def comment(
         return _detached(row)
 
 
+def discussion(app: Flask, **changes) -> DiscussionSettings:
+    """Change the discussion settings as the back office does (the others kept); return them."""
+    with app.app_context():
+        settings = DiscussionSettings.load()
+        for key, value in changes.items():
+            assert hasattr(settings, key), key
+            setattr(settings, key, value)
+        settings.save()
+        db.session.commit()
+        return settings
+
+
+def newest_post(app: Flask) -> Post:
+    """The newest public post (of the demo blog, in a test that loads it), detached."""
+    with app.app_context():
+        row = db.session.scalars(Post.published()).first()
+        db.session.expunge(row)
+        return row
+
+
 def path_of(post: Post) -> str:
     """Return the permalink path of a published post."""
     return f"/{post.published_at:%Y/%m}/{post.slug}/"
+
+
+def permalink(app: Flask, post: Post, **options) -> str:
+    """Return the post's URL as the pages build it (blog.permalinks.post_url)."""
+    with app.test_request_context():
+        return post_url(post, **options)

@@ -6,13 +6,11 @@ import pytest
 from flask import Flask
 from werkzeug.routing import Rule
 
-from blog.extensions import csrf, db
-from blog.models import User
-from tests.security.helpers import (
+from blog.extensions import csrf
+from tests.helpers import factories
+from tests.helpers.html import csrf_token, main_text, parse
+from tests.helpers.routes import (
     admin_rules,
-    csrf_token,
-    main_text,
-    parse,
     rule_urls,
     same_origin,
     sample_values,
@@ -40,14 +38,10 @@ def test_every_state_changing_route_refuses_a_post_without_token(app, client, de
     assert not refused_without_token(app, client, rules)
     # The same requests with a valid token are not refused for CSRF: the check is the token.
     urls = [url for _rule, url in rule_urls(app, rules, sample_values(app))]
-    db.session.close()  # the test's own session must not hold SQLite's write lock
     for url in urls:
-        # A fresh token each time (an earlier POST may have logged out and emptied the
-        # session), each request in its own app context as in production.
-        with app.app_context():
-            token = csrf_token(client)
-        with app.app_context():
-            response = client.post(url, data={"csrf_token": token}, headers={"X-CSRFToken": token})
+        # A fresh token each time: an earlier POST may have logged out and emptied the session.
+        token = csrf_token(client, "/")
+        response = client.post(url, data={"csrf_token": token}, headers={"X-CSRFToken": token})
         assert "could not be sent" not in main_text(response.data), url
 
 
@@ -76,7 +70,7 @@ def test_csrf_is_on_in_tests_too(app):
 
 def anonymous_failures(app: Flask, client) -> list[str]:
     """Return the /admin rules an anonymous visitor got through to."""
-    token = csrf_token(client)
+    token = csrf_token(client, "/")
     failures = []
     for rule, url in rule_urls(app, admin_rules(app), sample_values(app)):
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
@@ -143,19 +137,17 @@ def assert_no_open_redirect(app: Flask, login_url: str, fields: dict[str, str]) 
 
     login_url is the login page; fields the credentials. The form's other fields (the CSRF
     token, a hidden next) are read from the page, the way a browser sends them. Each target
-    gets a new client, and each request its own app context: Flask-WTF caches the token in g.
+    gets a new client (a session of its own).
     """
     for target in EVIL_NEXT + ENCODED_NEXT:
         client = app.test_client()
-        with app.app_context():
-            page = client.get(login_url, query_string={"next": target})
+        page = client.get(login_url, query_string={"next": target})
         assert page.status_code == 200, target
-        form = parse(page.data).find(".//form[@method='post']")
+        form = parse(page).find(".//form[@method='post']")
         data = {i.get("name"): i.get("value", "") for i in form.iter("input") if i.get("name")}
         data.update(fields)
         action = form.get("action") or login_url
-        with app.app_context():
-            response = client.post(action, data=data)
+        response = client.post(action, data=data)
         assert response.status_code in (302, 303), (target, response.status_code)
         location = response.headers["Location"]
         assert same_origin(location), f"next={target!r} sent the writer to {location!r}"
@@ -164,12 +156,9 @@ def assert_no_open_redirect(app: Flask, login_url: str, fields: dict[str, str]) 
 def test_login_next_never_leaves_the_site(app):
     if "admin.login" not in app.view_functions:
         pytest.skip("no admin.login endpoint yet (the back office is being built): nothing to test")
-    user = User(username="writer", display_name="Writer")
-    user.set_password("correct horse battery staple")
-    db.session.add(user)
-    db.session.commit()
+    writer = factories.writer(app)
     assert_no_open_redirect(
-        app, "/login", {"username": "writer", "password": "correct horse battery staple"}
+        app, "/login", {"username": writer.username, "password": factories.PASSWORD}
     )
 
 

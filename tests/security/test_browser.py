@@ -12,10 +12,12 @@ from urllib.parse import urlencode
 
 import pytest
 
-from blog.content import save_post
-from blog.extensions import db
-from blog.models import Post, PostStatus, User
-from tests.security.helpers import PAYLOADS, page_type_urls, publish_payload_posts
+from tests.helpers import factories
+from tests.helpers.routes import page_type_urls
+from tests.helpers.xss import PAYLOADS, publish_payload_posts
+
+# What a browser runs does not depend on the database behind the pages.
+pytestmark = pytest.mark.engine_independent
 
 # Collected before any page script runs (init scripts are not subject to the page's CSP).
 WATCH_CSP = """
@@ -50,8 +52,8 @@ def xss_page(browser):
 
 def test_dialog_handler_sees_code_that_runs(xss_page):
     """The harness must be able to fail: an injected handler that runs is caught."""
-    xss_page.set_content("<img src=x onerror=alert('ran')>")
-    xss_page.wait_for_timeout(200)
+    with xss_page.expect_event("dialog"):
+        xss_page.set_content("<img src=x onerror=alert('ran')>")
     assert xss_page.fired and "ran" in xss_page.fired[0]
 
 
@@ -64,18 +66,15 @@ def _visit(page, url: str, settle_ms: int = 30) -> None:
 
 
 def test_stored_payloads_never_run_in_chromium(app, live_server, xss_page):
-    posts = publish_payload_posts()
-    author = db.session.get(User, posts[0].author_id)
-    everything = save_post(
-        Post(),
-        title="Every payload at once",
-        body="\n\n".join(PAYLOADS),
-        author_id=author.id,
+    posts = publish_payload_posts(app)
+    everything = factories.post(
+        app,
+        "Every payload at once",
+        "\n\n".join(PAYLOADS),
+        author=posts[0].author.username,
         tags=["all"],
-        status=PostStatus.PUBLISHED,
         published_at=datetime.now(UTC),
     )
-    db.session.commit()
     pages = len(PAYLOADS) // 50 + 1
     urls = [f"/?page={n}" for n in range(1, pages + 1)]
     urls.append(f"/{everything.published_at:%Y/%m}/{everything.slug}/")
@@ -130,10 +129,10 @@ def _violations(page) -> list[str]:
 def test_csp_listener_sees_a_violation(live_server, csp_page):
     """The harness must be able to fail: an inline style added to a real page is reported."""
     csp_page.goto(live_server + "/", wait_until="load")
-    csp_page.evaluate(
-        "document.body.insertAdjacentHTML('beforeend', '<p style=\"color:red\">x</p>')"
-    )
-    csp_page.wait_for_timeout(200)
+    with csp_page.expect_console_message(lambda m: "Content Security Policy" in m.text):
+        csp_page.evaluate(
+            "document.body.insertAdjacentHTML('beforeend', '<p style=\"color:red\">x</p>')"
+        )
     assert _violations(csp_page)
 
 
@@ -163,18 +162,9 @@ def test_no_page_type_breaks_the_csp(app, demo, live_server, csp_page):
 
 def test_comment_payloads_typed_into_the_form_never_run(app, live_server, xss_page):
     """A sample of payloads in every comment field, sent with htmx, shown in place and reloaded."""
-    from flask import current_app
-
-    from blog.comments.store import add_comment
-    from blog.permalinks import post_url
-    from tests.helpers import publish_post
-
-    post = publish_post("Type anything", "A form for hostile readers.")
-    add_comment(post, author_name="First", body="A comment to reply to.")
-    db.session.commit()
-    with current_app.test_request_context():
-        url = live_server + post_url(post)
-    db.session.close()
+    post = factories.post(app, "Type anything", "A form for hostile readers.")
+    factories.comment(app, post, "A comment to reply to.", author_name="First")
+    url = live_server + factories.permalink(app, post)
 
     page = xss_page
     sample = PAYLOADS[::25]

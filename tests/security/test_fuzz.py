@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from tests.security.helpers import assert_answers_well, field_values, fuzz_requests
+from tests.helpers.fuzz import (
+    assert_answers_well,
+    assert_fragment_answers_well,
+    field_values,
+    fuzz_requests,
+)
+from tests.helpers.html import csrf_token
+from tests.helpers.routes import sample_values
 
 
 def test_search_survives_anything(client, demo):
@@ -42,14 +49,12 @@ def test_form_bodies_with_any_bytes_are_parsed(app, client):
     def echo():
         return "".join(f"{k}={v};" for k, v in request.form.items(multi=True))
 
-    from tests.security.helpers import csrf_token
-
     fuzz_requests(
         client,
         "/__echo",
         {"text": field_values(), "name": field_values(100)},
         method="POST",
-        headers={"X-CSRFToken": csrf_token(client)},
+        headers={"X-CSRFToken": csrf_token(client, "/")},
         max_examples=100,
     )
 
@@ -68,16 +73,12 @@ def _comment_fields() -> dict:
 
 
 def _comments_url(app) -> str:
-    from tests.security.helpers import sample_values
-
     values = sample_values(app)
     return f"/{values['year']}/{values['month']:02d}/{values['slug']}/comments"
 
 
 def test_comment_endpoint_survives_anything(app, client, demo):
     """Random names, emails, websites, bodies, trap and stamp values, as a plain form post."""
-    from tests.security.helpers import csrf_token
-
     url = _comments_url(app)
     assert client.get(url.removesuffix("comments")).status_code == 200
     fuzz_requests(
@@ -85,15 +86,13 @@ def test_comment_endpoint_survives_anything(app, client, demo):
         url,
         _comment_fields(),
         method="POST",
-        headers={"X-CSRFToken": csrf_token(client)},
+        headers={"X-CSRFToken": csrf_token(client, "/")},
         max_examples=150,
     )
 
 
 def test_comment_endpoint_survives_anything_from_htmx(app, client, demo):
     """The same through htmx: fragments, and every refused one names the problem in place."""
-    from tests.security.helpers import assert_fragment_answers_well, csrf_token
-
     fields = _comment_fields()
     fields["after"] = st.one_of(field_values(30), st.integers().map(str))
     fuzz_requests(
@@ -101,7 +100,7 @@ def test_comment_endpoint_survives_anything_from_htmx(app, client, demo):
         _comments_url(app),
         fields,
         method="POST",
-        headers={"X-CSRFToken": csrf_token(client), "HX-Request": "true"},
+        headers={"X-CSRFToken": csrf_token(client, "/"), "HX-Request": "true"},
         max_examples=150,
         check=assert_fragment_answers_well,
     )

@@ -8,7 +8,10 @@ import pytest
 
 from blog import create_app
 from blog.security import CONTENT_SECURITY_POLICY
-from tests.conftest import base_config
+from tests.helpers.config import base_config
+
+# Headers and cookies are the same whatever the database.
+pytestmark = pytest.mark.engine_independent
 
 EXACT_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -66,8 +69,7 @@ def _set_cookies(response) -> list[str]:
 
 
 def test_cookies_secure_only_over_https(database_uri):
-    # Rendering any page writes the CSRF token into the session cookie. A fresh app without
-    # the fixture's app context: Flask-WTF keeps the token in g, which would outlive a request.
+    # Rendering any page writes the CSRF token into the session cookie.
     app = create_app(base_config(database_uri))
     plain = _set_cookies(app.test_client().get("/"))
     assert plain and all("Secure" not in c for c in plain)

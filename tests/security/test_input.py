@@ -9,11 +9,16 @@ from urllib.parse import quote, urlsplit
 import pytest
 import sqlalchemy as sa
 
-from blog.content import save_post
+from blog import create_app
 from blog.extensions import db
-from blog.models import Post, PostStatus, Tag, User
+from blog.models import Post, Tag
 from blog.security import strip_control_characters
-from tests.security.helpers import assert_answers_well, main_text, parse, same_origin
+from tests.helpers import factories
+from tests.helpers.config import base_config
+from tests.helpers.database import count
+from tests.helpers.fuzz import assert_answers_well
+from tests.helpers.html import main_text, parse
+from tests.helpers.routes import same_origin
 
 HOSTILE_PARTS = [
     "%ff%fe%fd",  # invalid UTF-8
@@ -92,9 +97,6 @@ def test_search_query_length_limit(client, demo, length, status):
 
 
 def test_search_limit_is_configurable(database_uri):
-    from blog import create_app
-    from tests.conftest import base_config
-
     app = create_app(base_config(database_uri, SEARCH_QUERY_MAX_LENGTH=10))
     client = app.test_client()
     assert client.get("/search?q=" + "a" * 10).status_code == 200
@@ -193,33 +195,21 @@ def test_static_files_still_served(client):
 SQL_TITLE = "Robert'); DROP TABLE post;--"
 
 
-def _publish(title: str, body: str = "Body text.", tags: list[str] | None = None) -> Post:
-    author = db.session.scalar(sa.select(User).limit(1))
-    if author is None:
-        author = User(username="writer", display_name="Writer", password_hash="")
-        db.session.add(author)
-        db.session.flush()
-    post = save_post(
-        Post(),
-        title=title,
-        body=body,
-        author_id=author.id,
-        tags=tags or [],
-        status=PostStatus.PUBLISHED,
-        published_at=datetime.now(UTC) - timedelta(hours=1),
-    )
-    db.session.commit()
-    return post
+def _publish(app, title: str, body: str = "Body text.", tags: list[str] | None = None) -> Post:
+    when = datetime.now(UTC) - timedelta(hours=1)
+    return factories.post(app, title, body, tags=tags, published_at=when)
 
 
-def test_sql_metacharacters_stored_found_and_shown_verbatim(client):
+def test_sql_metacharacters_stored_found_and_shown_verbatim(app, client):
     post = _publish(
+        app,
         SQL_TITLE,
         body="1' OR '1'='1 -- and \"; DELETE FROM users; /* 100% _done_ */",
         tags=["x' OR 1=1 --", 'quote"tag'],
     )
-    _publish("An ordinary post")
-    assert db.session.scalar(sa.select(Post.title).where(Post.id == post.id)) == SQL_TITLE
+    _publish(app, "An ordinary post")
+    with app.app_context():
+        assert db.session.scalar(sa.select(Post.title).where(Post.id == post.id)) == SQL_TITLE
 
     for query in ("Robert'); DROP", "DROP TABLE post;--", "' OR '1'='1", '"; DELETE'):
         response = client.get("/search?q=" + quote(query))
@@ -233,14 +223,14 @@ def test_sql_metacharacters_stored_found_and_shown_verbatim(client):
     assert detail.find(".//h1").text == SQL_TITLE
     tag_names = [a.text for a in detail.iter("a") if a.get("rel") == "tag"]
     assert sorted(tag_names) == ['quote"tag', "x' OR 1=1 --"]
-    assert db.session.scalar(sa.select(sa.func.count(Post.id))) == 2  # the table is still here
-    assert db.session.scalar(sa.select(sa.func.count(Tag.id))) == 2
+    assert count(app, Post) == 2  # the table is still here
+    assert count(app, Tag) == 2
 
 
-def test_like_wildcards_are_literal(client):
-    _publish("Interest at 100% today")
-    _publish("Snake_case names")
-    _publish("Nothing special")
+def test_like_wildcards_are_literal(app, client):
+    _publish(app, "Interest at 100% today")
+    _publish(app, "Snake_case names")
+    _publish(app, "Nothing special")
     cases = {"%": 1, "100%": 1, "_": 1, "e_c": 1, "\\": 0, "%_%": 0}
     for query, expected in cases.items():
         text = main_text(client.get("/search?q=" + quote(query)).data)
@@ -255,33 +245,16 @@ def test_sql_in_url_parts_is_just_a_missing_page(client, demo, url):
     assert client.get(url).status_code == 404
 
 
-def test_nul_and_controls_on_postgresql():
+@pytest.mark.postgresql_only
+def test_nul_and_controls_on_postgresql(database_uri):
     """PostgreSQL refuses NUL in text ("cannot contain NUL"): without the input hygiene of
     blog/security.py these URLs answered 500 there (measured), while SQLite shrugs."""
-    import os
+    from blog.demo import load_demo
 
-    from blog import create_app
-    from tests.conftest import base_config, require
-
-    url = os.environ.get("BLOG_TEST_DATABASE_URL")
-    require(bool(url), "PostgreSQL (BLOG_TEST_DATABASE_URL)", "postgresql")
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-        conn.exec_driver_sql("CREATE SCHEMA public")
-    engine.dispose()
-    app = create_app(base_config(url, PROPAGATE_EXCEPTIONS=False))
+    app = create_app(base_config(database_uri, PROPAGATE_EXCEPTIONS=False))
     with app.app_context():
-        from flask_migrate import upgrade
-
-        from blog.demo import load_demo
-
-        upgrade()
         load_demo()
-        db.session.commit()
-        client = app.test_client()
-        for path in ("/search?q=a%00b%01", "/tags/a%00b/", "/2026/11/x%00/", "/?page=%00"):
-            assert_answers_well(client.get(path))
-        assert "1 post found" in main_text(client.get("/search?q=note%00book").data)
-        db.session.remove()
-        db.engine.dispose()
+    client = app.test_client()
+    for path in ("/search?q=a%00b%01", "/tags/a%00b/", "/2026/11/x%00/", "/?page=%00"):
+        assert_answers_well(client.get(path))
+    assert "1 post found" in main_text(client.get("/search?q=note%00book").data)

@@ -6,7 +6,9 @@ import re
 
 import pytest
 
-from tests.security.helpers import TEMPLATES, page_type_urls, parse
+from tests.helpers.html import parse
+from tests.helpers.routes import page_type_urls
+from tests.helpers.xss import TEMPLATES
 
 INLINE = [
     (re.compile(r"<script\b(?![^>]*\bsrc=)[^>]*>", re.I), "<script> without src"),
@@ -61,6 +63,7 @@ def test_template_has_no_inline_code(path):
     assert inline_in_source(path.read_text()) == []
 
 
+@pytest.mark.engine_independent  # the same pages on either database
 def test_every_page_type_has_no_inline_code(app, client, demo):
     urls = page_type_urls(app)
     assert {"/", "/sitemap.xml", "/robots.txt"} <= set(urls)

@@ -1,8 +1,8 @@
 """The hostile corpus and an independent check of sanitized HTML, for the sanitizer tests.
 
-The checker parses HTML the way a browser does (html5lib, in a <div>) and reports every
-element, attribute or URL outside a policy. It deliberately does not import blog.sanitize:
-a mistake there must not be copied into the test that is meant to catch it.
+The checker parses HTML the way a browser does (tests.helpers.html.parse, inside a <div>) and
+reports every element, attribute or URL outside a policy. It deliberately does not import
+blog.sanitize: a mistake there must not be copied into the test that is meant to catch it.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import html5lib
+from tests.helpers.html import parse
 
-CORPUS = Path(__file__).parent / "data" / "hostile_comments.txt"
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "hostile_comments.txt"
 _NAMED = {"NL": "\n", "CR": "\r", "TAB": "\t", "FF": "\f", "NUL": "\0"}
 _ESCAPE = re.compile(r"\{(NL|CR|TAB|FF|NUL|U\+[0-9A-Fa-f]{4,6})\}")
 
@@ -67,17 +67,10 @@ def browser_scheme(value: str) -> str:
     return match.group(1).lower() if match else ""
 
 
-def parse(html: str):
-    """Parse an HTML fragment as a browser would inside a <div>; return its root element."""
-    return html5lib.parseFragment(
-        html, container="div", treebuilder="etree", namespaceHTMLElements=False
-    )
-
-
 def violations(html: str, policy: Policy = COMMENT_POLICY) -> list[str]:
     """Return what in html breaks policy (empty when it is safe)."""
     problems = []
-    root = parse(html)
+    root = parse(html, container="div")
     for element in root.iter():
         tag = element.tag
         if element is root:
