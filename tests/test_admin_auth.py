@@ -49,11 +49,20 @@ def test_setup_link_printed_while_no_account(demo, runner):
 
 
 def test_make_run_prints_the_setup_link_before_serving():
+    import subprocess
     from pathlib import Path
 
-    makefile = (Path(__file__).parent.parent / "Makefile").read_text()
-    run = makefile.split("\nrun:", 1)[1].split("\n\n", 1)[0]
-    assert run.index("setup-link") < run.index("flask --app wsgi run")
+    # What make would run, in order (a dry run: nothing is executed).
+    commands = subprocess.run(
+        ["make", "--dry-run", "--always-make", "run"],
+        cwd=Path(__file__).parent.parent,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    setup = next(i for i, line in enumerate(commands) if "setup-link" in line)
+    serve = next(i for i, line in enumerate(commands) if "gunicorn wsgi:app" in line)
+    assert setup < serve
 
 
 def test_setup_creates_first_account_taking_over_the_demo_author(demo, client):

@@ -26,8 +26,8 @@ from blog.models import Comment, CommentStatus, Post
 from blog.porting.importer import run_import
 from blog.rerender import rerender
 from blog.sanitize import clean_comment
-from tests.conftest import base_config
 from tests.helpers import factories
+from tests.helpers.config import base_config
 from tests.helpers.html import parse, text
 
 STATUSES = [CommentStatus.APPROVED, CommentStatus.PENDING, CommentStatus.SPAM]
