@@ -18,11 +18,15 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $@ $(VENV)/.installed-run
 
+# The site's own address (Flask's SERVER_NAME, PREFERRED_URL_SCHEME, TRUSTED_HOSTS): absolute
+# URLs never take the Host a request claims, and another Host gets 400.
+SITE = BLOG_SERVER_NAME=$(HOST):$(PORT) BLOG_PREFERRED_URL_SCHEME=http BLOG_TRUSTED_HOSTS='["$(HOST)"]'
+
 run: $(VENV)/.installed-run
 	$(BIN)/flask --app wsgi db upgrade
 	$(BIN)/flask --app wsgi demo
-	$(BIN)/flask --app wsgi setup-link --base-url http://$(HOST):$(PORT)
-	$(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
+	$(SITE) $(BIN)/flask --app wsgi setup-link --base-url http://$(HOST):$(PORT)
+	$(SITE) $(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
 
 node_modules/.package-lock.json: package-lock.json
 	-npm ci --no-audit --no-fund --loglevel=error

@@ -46,6 +46,7 @@ def pages(demo, client) -> dict[str, bytes]:
         "/admin/comments",
         "/admin/comments?status=approved",
         "/admin/settings",
+        "/admin/sessions",
     ]:
         response = client.get(url)
         assert response.status_code == 200, url

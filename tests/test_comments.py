@@ -16,6 +16,8 @@ from blog.content import save_post
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, Post, PostStatus, User, utcnow
 from blog.permalinks import post_url
+from tests.helpers.auth import login
+from tests.helpers.factories import PASSWORD
 
 
 @pytest.fixture
@@ -556,9 +558,10 @@ def test_a_tampered_remember_cookie_is_ignored(client, post):
 
 def test_writer_logged_in_is_marked_author(client, writer, post):
     page, comments = urls(post)
-    with client.session_transaction() as session:
-        session["_user_id"] = str(writer.id)
-        session["_fresh"] = True
+    # Logged in through the form: a session cannot be forged from the user's id.
+    writer.set_password(PASSWORD)
+    db.session.commit()
+    assert login(client, username="writer").status_code == 303
     form = one(parse(client.get(page)), "//form[@id='comment-form']")
     assert one(form, ".//input[@name='author_name']").get("value") == "Nell Carrow"
     client.post(comments, data=fields(csrf_token=token(client, page), author_name="Nell Carrow"))

@@ -8,6 +8,7 @@ import html5lib
 import pytest
 
 from tests.conftest import base_config
+from tests.helpers.auth import login
 from tests.porting_helpers import MT_FILE, WXR_FILE, counts, make_author
 
 EMPTY = {"Post": 0, "Comment": 0, "Tag": 0, "LegacyPath": 0}
@@ -20,11 +21,9 @@ def app_config(database_uri):
 
 @pytest.fixture
 def writer(app, client):
-    """A logged-in writer (through Flask-Login's session key)."""
-    user_id = make_author()
-    with client.session_transaction() as session:
-        session["_user_id"] = str(user_id)
-        session["_fresh"] = True
+    """A logged-in writer (through the login form: a session cannot be forged from an id)."""
+    make_author()
+    assert login(client, password="correct horse battery staple").status_code == 303
     return client
 
 
