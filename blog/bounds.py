@@ -1,8 +1,10 @@
 """Bounds on the numbers a request carries: ids the database can hold, pages a listing can have.
 
-SQLite and PostgreSQL store integers up to 2**63 - 1; a larger id that reaches a query makes the
-driver raise OverflowError, a 500. Every id and page number read from a URL, a query string or a
-form is checked here first, so an impossible one is a 404 (or a form error), never a 500:
+The ids are Integer columns: 64 bits in SQLite, but 32 in PostgreSQL (int4), so no row of either
+has an id above 2**31 - 1. A larger number that reaches a query is an error (OverflowError from
+SQLite beyond 64 bits, "integer out of range" from PostgreSQL beyond 32): a 500. Every id and
+page number read from a URL, a query string or a form is checked here first, so an impossible
+one is a 404 (or a form error), never a 500:
 
 - `<int:...>` in every route is `RowIdConverter` (create_app installs it): a larger number does
   not match the route at all;
@@ -16,7 +18,7 @@ from __future__ import annotations
 from flask import abort, request
 from werkzeug.routing import IntegerConverter, Map
 
-MAX_ROW_ID = 2**63 - 1  # the largest integer PostgreSQL and SQLite store
+MAX_ROW_ID = 2**31 - 1  # the largest id an Integer primary key holds in both databases
 # No listing has this many pages; a larger ?page= would overflow the database's OFFSET.
 MAX_PAGE = 100_000
 
