@@ -141,6 +141,8 @@ def load_user(token: str) -> User | None:
     user = login.user
     user.login_token = token
     g.login = login
+    # A dead session token, then a live remember-me cookie: keep that cookie.
+    g.pop("forget_cookies", None)
     return user
 
 

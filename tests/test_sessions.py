@@ -269,3 +269,22 @@ def test_ended_logins_are_pruned_at_the_next_login(site):
         db.session.commit()
     login(site.test_client())
     assert len(logins(site)) == 1
+
+
+def test_a_dead_remember_cookie_is_deleted_and_a_live_one_kept(site):
+    old = site.test_client()
+    login(old, remember="y")
+    stolen = cookies_of(old)
+    logout(old)
+    thief = site.test_client()
+    thief.set_cookie("remember_token", stolen["remember_token"])
+    response = thief.get("/admin/")
+    assert response.status_code == 302
+    assert any(c.startswith("remember_token=;") for c in response.headers.getlist("Set-Cookie"))
+    # A browser with a dead session cookie but a live remember-me cookie stays in, cookie kept.
+    browser = site.test_client()
+    login(browser, remember="y")
+    browser.set_cookie("session", stolen["session"])
+    response = browser.get("/admin/")
+    assert response.status_code == 200
+    assert not any(c.startswith("remember_token=;") for c in response.headers.getlist("Set-Cookie"))
