@@ -5,8 +5,9 @@ class Defaults:
     SITE_TITLE = "Field Notes"
     SITE_DESCRIPTION = "Notes on writing, reading and the web, with readers who answer back."
     SITE_LANGUAGE = "en"
-    # The domain in feed entry ids (tag:<domain>,<year>:post-<id>). Empty: the host name readers
-    # use. Set it to your domain once; keep it when the blog moves, so readers see no repeats.
+    # The domain in feed entry ids (tag:<domain>,<year>:post-<id>). Empty: SERVER_NAME's host,
+    # else the host name readers use. Set it to your domain once; keep it when the blog moves,
+    # so readers see no repeats.
     FEED_TAG_AUTHORITY = ""
     FEED_POSTS_LIMIT = 20
     FEED_COMMENTS_LIMIT = 50
