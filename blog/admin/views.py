@@ -46,6 +46,8 @@ bp = Blueprint("admin", __name__)
 
 # The only endpoints of this blueprint a reader without a session may reach.
 PUBLIC_ENDPOINTS = frozenset({"admin.login", "admin.logout", "admin.setup"})
+# Wrong passwords from one address, whatever the username (blog.admin.throttle slows each
+# username down on top of this).
 LOGIN_LIMITS = "5/minute;30/hour"
 QUEUE_STATUSES = {
     CommentStatus.PENDING: "Pending",
