@@ -18,19 +18,23 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $@ $(VENV)/.installed-run
 
+# The site's own address (Flask's SERVER_NAME, PREFERRED_URL_SCHEME, TRUSTED_HOSTS): absolute
+# URLs never take the Host a request claims, and another Host gets 400.
+SITE = BLOG_SERVER_NAME=$(HOST):$(PORT) BLOG_PREFERRED_URL_SCHEME=http BLOG_TRUSTED_HOSTS='["$(HOST)"]'
+
 # Migrate, load the demo (into an empty blog only) and print the setup link while no account exists.
 prepare: $(VENV)/.installed-run
 	$(BIN)/flask --app wsgi db upgrade
 	$(BIN)/flask --app wsgi demo
-	$(BIN)/flask --app wsgi setup-link --base-url http://$(HOST):$(PORT)
+	$(SITE) $(BIN)/flask --app wsgi setup-link --base-url http://$(HOST):$(PORT)
 
 # Served the way production serves it: gunicorn with gunicorn.conf.py, on this address.
 run: prepare
-	GUNICORN_BIND=$(HOST):$(PORT) $(BIN)/gunicorn wsgi:app
+	$(SITE) GUNICORN_BIND=$(HOST):$(PORT) $(BIN)/gunicorn wsgi:app
 
 # For working on the code: Flask's development server, which reloads when a file changes.
 dev: prepare
-	$(BIN)/flask --app wsgi run --debug --host $(HOST) --port $(PORT)
+	$(SITE) $(BIN)/flask --app wsgi run --debug --host $(HOST) --port $(PORT)
 
 node_modules/.package-lock.json: package-lock.json
 	-npm ci --no-audit --no-fund --loglevel=error

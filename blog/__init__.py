@@ -36,12 +36,19 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     extensions.init_app(app)
 
-    from blog import errors, htmx, security, templating
+    from blog import errors, htmx, security, sessions, templating
 
     security.init_app(app)
+    sessions.init_app(app)
     templating.init_app(app)
     htmx.init_app(app)
     errors.init_app(app)
+
+    from blog.bounds import RowIdConverter
+
+    # Every <int:...> in a route stops at the largest id the database stores: a larger number
+    # is a 404, never an OverflowError. Installed before any rule is added.
+    app.url_map.converters["int"] = RowIdConverter
 
     # Package __init__ files import nothing (so no import cycles through them): the blueprints
     # are taken from their views modules.

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 import sqlalchemy as sa
-from flask import Flask, current_app
+from flask import Flask, current_app, url_for
 
 from blog.demo import load_demo
 from blog.extensions import db
@@ -56,24 +56,38 @@ def create_admin_command(username: str, display_name: str) -> None:
     if problem:
         raise click.ClickException(f"Password refused: {problem}")
     user, done = save_account(username, display_name.strip(), password)
-    db.session.commit()
-    click.echo(f"Account {done} {user.username!r} ({user.display_name}). Log in at /login.")
+    said = f"Account {done} {user.username!r} ({user.display_name})."
+    db.session.commit()  # the new password also ended every login of the account
+    click.echo(f"{said} Every login of the account has ended; log in at /login.")
 
 
 @click.command("setup-link")
 @click.option(
-    "--base-url", default="http://127.0.0.1:5000", show_default=True, help="Where the blog runs."
+    "--base-url",
+    default=None,
+    help="Where the blog runs (default: SERVER_NAME and PREFERRED_URL_SCHEME when set, "
+    "else http://127.0.0.1:5000).",
 )
-def setup_link_command(base_url: str) -> None:
+def setup_link_command(base_url: str | None) -> None:
     """Print a one-time link that creates the first account (while there is none)."""
     from blog.admin.auth import has_account, new_setup_token
 
+    if base_url is None:
+        base_url = _site_url()
     if has_account():
         click.echo(f"The blog has an account: log in at {base_url.rstrip('/')}/login")
         return
     token = new_setup_token()
     click.echo("No account yet. Create yours, once, at:")
     click.secho(f"  {base_url.rstrip('/')}/setup?token={token}", bold=True)
+
+
+def _site_url() -> str:
+    """Return the blog's address as configured (SERVER_NAME), for links made outside a request."""
+    if current_app.config.get("SERVER_NAME"):
+        # Outside a request, Flask builds URLs from SERVER_NAME and PREFERRED_URL_SCHEME.
+        return url_for("posts.index", _external=True)
+    return "http://127.0.0.1:5000"
 
 
 @click.command("rerender")

@@ -5,8 +5,9 @@ class Defaults:
     SITE_TITLE = "Field Notes"
     SITE_DESCRIPTION = "Notes on writing, reading and the web, with readers who answer back."
     SITE_LANGUAGE = "en"
-    # The domain in feed entry ids (tag:<domain>,<year>:post-<id>). Empty: the host name readers
-    # use. Set it to your domain once; keep it when the blog moves, so readers see no repeats.
+    # The domain in feed entry ids (tag:<domain>,<year>:post-<id>). Empty: SERVER_NAME's host,
+    # else the host name readers use. Set it to your domain once; keep it when the blog moves,
+    # so readers see no repeats.
     FEED_TAG_AUTHORITY = ""
     FEED_POSTS_LIMIT = 20
     FEED_COMMENTS_LIMIT = 50
@@ -15,6 +16,11 @@ class Defaults:
     # Feed documents kept per process, keyed by their ETag (0: build every full response).
     FEED_CACHE_SIZE = 64
     POSTS_PER_PAGE = 10
+    # Sitemap index and files kept per process, keyed by their version (0: build every time);
+    # a file of 50,000 posts is about 6 MB.
+    SITEMAP_CACHE_SIZE = 8
+    # Cache-Control max-age of the sitemap index and files (seconds).
+    SITEMAP_MAX_AGE = 3600
     # Rendered comment lists kept per process (keyed by the post's revision; 0 turns it off).
     COMMENTS_CACHE_SIZE = 256
     # How often an open post page asks for readers' new comments.
@@ -41,11 +47,17 @@ class Defaults:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SECURE = False
+    # A remembered login ends this long after signing in (the server checks, not just the cookie).
     REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * 30
+    # A login without "remember me" ends after this long without a request (seconds).
+    LOGIN_IDLE_TIMEOUT = 60 * 60 * 24 * 2
 
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_ENABLED = True
-    RATELIMIT_HEADERS_ENABLED = True
+    # Off: Flask-Limiter would rewrite every Retry-After of a limited route (even a 200's) with
+    # its own window, truncated to the second (a 1 s wait said 0). Each page that refuses says
+    # its own wait in Retry-After instead: the login and comment 429s, the 503.
+    RATELIMIT_HEADERS_ENABLED = False
 
     # A constant route for bench/run.py to measure the framework's ceiling; off in production.
     BENCH_ROUTES = False

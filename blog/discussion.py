@@ -6,7 +6,6 @@ policy. moderation_verdict() and auto_closed() are the two questions the comment
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
@@ -15,6 +14,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from flask import g, has_app_context
 
+from blog.blocklist import compiled
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, Post, Setting, utcnow
 
@@ -126,45 +126,13 @@ def count_links(body: str) -> int:
 
 
 def blocklist_match(entries: list[str], *, author_email: str, body: str, ip: str) -> str | None:
-    """Return the first blocklist entry the comment matches, or None.
+    """Return a blocklist entry the comment matches, or None.
 
     An IP or network (10.0.0.0/8) matches the commenter's address; an email matches exactly and
     an @domain matches every address there; any other entry matches whole words of the text or
-    the email, ignoring case.
+    the email, ignoring case. The entries are compiled once per version (blog.blocklist).
     """
-    email = author_email.strip().casefold()
-    for entry in entries:
-        needle = entry.strip()
-        if not needle:
-            continue
-        network = _network(needle)
-        if network is not None:
-            if _ip_in(ip, network):
-                return entry
-            continue
-        folded = needle.casefold()
-        if "@" in folded and " " not in folded:
-            if email and (email == folded or (folded.startswith("@") and email.endswith(folded))):
-                return entry
-            continue
-        pattern = re.compile(r"(?<!\w)" + re.escape(folded) + r"(?!\w)", re.IGNORECASE)
-        if pattern.search(body) or (email and pattern.search(email)):
-            return entry
-    return None
-
-
-def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
-    try:
-        return ipaddress.ip_network(text, strict=False)
-    except ValueError:
-        return None
-
-
-def _ip_in(ip: str, network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
-    try:
-        return ipaddress.ip_address(ip.strip()) in network
-    except ValueError:
-        return False
+    return compiled(tuple(entries)).match(author_email=author_email, body=body, ip=ip)
 
 
 def is_trusted(author_email: str) -> bool:

@@ -11,7 +11,7 @@ import sqlalchemy.orm as so
 from flask_login import UserMixin
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from blog.extensions import db, login_manager
+from blog.extensions import db
 
 
 def utcnow() -> datetime:
@@ -68,15 +68,58 @@ class User(UserMixin, db.Model):
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
     posts: so.WriteOnlyMapped[Post] = so.relationship(back_populates="author")
+    logins: so.WriteOnlyMapped[Login] = so.relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    # The token of the login this object was loaded for (blog.sessions sets it). Flask-Login
+    # keeps get_id() in the session and the remember-me cookie: a login's random token, never
+    # the user's number, so ending the login (its row deleted) voids both cookies.
+    login_token = None
+
+    def get_id(self) -> str:
+        if not self.login_token:
+            raise RuntimeError("log users in through blog.sessions.start_login()")
+        return self.login_token
 
     def set_password(self, password: str) -> None:
+        """Set a new password; every login of the account ends (a stolen cookie dies with it)."""
         self.password_hash = generate_password_hash(password)
+        if self.id is not None:
+            db.session.execute(sa.delete(Login).where(Login.user_id == self.id))
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
 
     def __repr__(self) -> str:
         return f"<User {self.username}>"
+
+
+class Login(db.Model):
+    """One signed-in browser: the server side of its session and remember-me cookies.
+
+    The cookies carry a random token; only its SHA-256 is stored, so the table alone logs
+    nobody in. Logging out deletes the row, and with it every copy of those cookies.
+    """
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    user_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("user.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    remember: so.Mapped[bool] = so.mapped_column(default=False)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    # Updated at most every few minutes (blog.sessions.SEEN_EVERY), never on every page view.
+    last_seen_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    # When the server stops honouring the cookies, whatever the browser keeps.
+    expires_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+    user_agent: so.Mapped[str] = so.mapped_column(sa.String(300), default="")
+    ip: so.Mapped[str] = so.mapped_column(sa.String(45), default="")
+
+    user: so.Mapped[User] = so.relationship(back_populates="logins", lazy="joined")
+
+    def __repr__(self) -> str:
+        return f"<Login {self.id} of user {self.user_id}>"
 
 
 class Tag(db.Model):
@@ -97,6 +140,8 @@ class Post(db.Model):
         # Listings, archives and prev/next walk posts by publication time (newest first, id
         # breaking ties); the status check reads the row. Slugs have their unique index.
         sa.Index("ix_post_published_at_id", "published_at", "id"),
+        # The newest change to any post: part of the sitemap's version, read on every request.
+        sa.Index("ix_post_updated_at", "updated_at"),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -290,8 +335,3 @@ class Setting(db.Model):
             db.session.add(Setting(key=key, value=value))
         else:
             row.value = value
-
-
-@login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import re
 import threading
+import urllib.parse
 from collections.abc import Iterator
 from functools import partial
 
@@ -322,6 +323,52 @@ class ParagraphFilter(Filter):
                 yield {"type": "Characters", "data": line}
 
 
+# --- Ids in posts ----------------------------------------------------------------------
+
+# Every id a post's HTML keeps starts with this: the page around a post has ids of its own
+# (comments, comment-list, main...), and an imported <a id="comment-list"> would hide the
+# htmx target of the comment form. No template gives this prefix to an element of a page that
+# shows a post's HTML.
+POST_ID_PREFIX = "post-"
+
+
+class PostIdFilter(Filter):
+    """Prefix every id in a post (POST_ID_PREFIX), and the in-post links to them.
+
+    It runs after cleaning, so only the ids the allowlist keeps (headings, a, li, sup) are
+    seen. A link to "#x" where x is an id of this post becomes "#post-x", so footnotes and their
+    back-links keep working; a link to "#comments" (an id of the page, not of the post) stays.
+    """
+
+    def __iter__(self) -> Iterator[dict]:
+        tokens = list(super().__iter__())  # a post is small; the ids may come after the links
+        ids = {
+            value
+            for token in tokens
+            if token["type"] in ("StartTag", "EmptyTag")
+            for (_namespace, name), value in token["data"].items()
+            if name == "id"
+        }
+        for token in tokens:
+            if token["type"] in ("StartTag", "EmptyTag") and token["data"]:
+                token["data"] = {
+                    key: _prefixed(key[1], value, ids)
+                    for key, value in token["data"].items()
+                    if not (key[1] == "id" and not value.strip())
+                }
+            yield token
+
+
+def _prefixed(name: str, value: str, ids: set[str]) -> str:
+    if name == "id":
+        return POST_ID_PREFIX + value
+    if name == "href" and value.startswith("#"):
+        fragment = value[1:]
+        if fragment in ids or urllib.parse.unquote(fragment) in ids:
+            return "#" + POST_ID_PREFIX + fragment
+    return value
+
+
 # --- The two passes --------------------------------------------------------------------
 
 
@@ -397,6 +444,7 @@ def _post_cleaners() -> tuple[bleach.Cleaner, nh3.Cleaner]:
         relative_ok=True,
         # The writer's own links are editorial: followed, no rel.
         link_rel=None,
+        filters=[PostIdFilter],
         set_tag_attribute_values={"img": {"loading": "lazy"}},
     )
 

@@ -4,6 +4,7 @@ One place for the defences that do not belong to a blueprint:
 
 - strict security headers on every response (a CSP without ``unsafe-inline`` or ``unsafe-eval``);
 - ProxyFix when the operator says how many proxies to trust (``PROXY_FIX_X_*``);
+- a plain 400 for a ``Host`` outside ``TRUSTED_HOSTS``, before Flask builds any URL from it;
 - ``Secure`` on every cookie we set over HTTPS, and HSTS over HTTPS;
 - a request id (``g.request_id``, the ``X-Request-ID`` header) logged with every 5xx;
 - control characters (NUL...) stripped from every query-string and form value before any view
@@ -21,7 +22,9 @@ from typing import Any
 
 from flask import Flask, Request, Response, abort, current_app, g, has_request_context, request
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
+from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.wsgi import get_host
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -161,6 +164,35 @@ class SecureCookies:
         return self.wsgi_app(environ, secure_start_response)
 
 
+class TrustedHosts:
+    """WSGI middleware: answer 400 to a request whose Host is not in TRUSTED_HOSTS.
+
+    Flask checks TRUSTED_HOSTS itself, but only while routing: its refusal then reaches our
+    error pages without a URL adapter, and rendering them (url_for) failed with a 500. Refused
+    here, before Flask, the answer is a short plain 400 that builds no URL at all. Inside
+    ProxyFix, so X-Forwarded-Host is checked when a proxy is trusted to set it.
+    """
+
+    def __init__(self, wsgi_app: Callable, app: Flask) -> None:
+        self.wsgi_app = wsgi_app
+        self.config = app.config
+
+    def __call__(self, environ: dict, start_response: Callable):
+        trusted = self.config.get("TRUSTED_HOSTS")
+        if trusted:
+            try:
+                get_host(environ, trusted_hosts=trusted)
+            except SecurityError:
+                refused = Response(
+                    "400 Bad Request: this site does not answer to that host name.\n",
+                    status=400,
+                    mimetype="text/plain",
+                    headers={**SECURITY_HEADERS, "Cache-Control": "no-store"},
+                )
+                return refused(environ, start_response)
+        return self.wsgi_app(environ, start_response)
+
+
 def _secure_cookie(value: str) -> str:
     attributes = [part.strip().lower() for part in value.split(";")[1:]]
     return value if "secure" in attributes else value + "; Secure"
@@ -169,7 +201,7 @@ def _secure_cookie(value: str) -> str:
 def init_app(app: Flask) -> None:
     """Install the headers, the request id, input hygiene and (when configured) ProxyFix."""
     app.request_class = BlogRequest
-    app.wsgi_app = SecureCookies(app.wsgi_app)
+    app.wsgi_app = TrustedHosts(SecureCookies(app.wsgi_app), app)
     trusted = {key: int(app.config.get(f"PROXY_FIX_{key.upper()}", 0)) for key in PROXY_FIX_KEYS}
     if any(trusted.values()):
         # Outermost, so the Secure-cookie check sees the scheme the client really used.

@@ -48,6 +48,7 @@ def pages(demo, client, auth) -> dict[str, bytes]:
         "/admin/comments",
         "/admin/comments?status=approved",
         "/admin/settings",
+        "/admin/sessions",
     ]:
         response = client.get(url)
         assert response.status_code == 200, url

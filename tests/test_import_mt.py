@@ -196,7 +196,7 @@ def test_import_command_brings_everything_in(app, runner, client):
     assert moving.excerpt == "Forty-one boxes & one cat."
     assert moving.published_at == datetime(2006, 3, 15, 2, 5, 7, tzinfo=UTC)
     # The extended body follows a "continue reading" break; both parts render.
-    assert '<a id="more"' in moving.body_html
+    assert '<a id="post-more"' in moving.body_html  # post ids are prefixed
     assert moving.body_html.index("crates") < moving.body_html.index("piano stayed behind")
     assert "<li>forty-one boxes</li>" in moving.body_html
     assert "<br>" in moving.body_html  # line breaks became <br> inside paragraphs

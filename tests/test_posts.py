@@ -274,6 +274,8 @@ def test_sitemap_and_robots(client, make_post):
     post = make_post("Mapped", 1)
     sitemap = client.get("/sitemap.xml")
     assert sitemap.mimetype == "application/xml"
-    assert url(post) in sitemap.get_data(as_text=True)
+    # A sitemap index: the post is in the posts file it lists.
+    assert "/sitemap-posts-1.xml" in sitemap.get_data(as_text=True)
+    assert url(post) in client.get("/sitemap-posts-1.xml").get_data(as_text=True)
     robots = client.get("/robots.txt").get_data(as_text=True)
     assert "Disallow: /admin/" in robots and "sitemap.xml" in robots

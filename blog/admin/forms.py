@@ -31,6 +31,7 @@ from wtforms.validators import (
 )
 
 from blog.admin.auth import password_problem
+from blog.bounds import row_id
 from blog.discussion import MODERATION_LABELS
 from blog.models import utcnow
 
@@ -149,7 +150,8 @@ class ActionForm(FlaskForm):
 
 
 class BulkForm(FlaskForm):
-    ids = SelectMultipleField("Selected comments", coerce=int, validate_choice=False)
+    # row_id: an id no row can have (beyond 64 bits) is refused here, not by the database.
+    ids = SelectMultipleField("Selected comments", coerce=row_id, validate_choice=False)
     action = SelectField(
         "With the selected comments",
         choices=[

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import time
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -14,13 +16,13 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_limiter.errors import RateLimitExceeded
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
 
-from blog.admin import auth
+from blog import sessions
+from blog.admin import auth, throttle
 from blog.admin.forms import (
     ActionForm,
     BulkForm,
@@ -31,6 +33,7 @@ from blog.admin.forms import (
     ReplyForm,
     SetupForm,
 )
+from blog.bounds import page_number
 from blog.comments import store
 from blog.content import parse_tag_list, save_post, slugify
 from blog.discussion import DiscussionSettings, parse_blocklist
@@ -43,6 +46,8 @@ bp = Blueprint("admin", __name__)
 
 # The only endpoints of this blueprint a reader without a session may reach.
 PUBLIC_ENDPOINTS = frozenset({"admin.login", "admin.logout", "admin.setup"})
+# Wrong passwords from one address, whatever the username (blog.admin.throttle slows each
+# username down on top of this).
 LOGIN_LIMITS = "5/minute;30/hour"
 QUEUE_STATUSES = {
     CommentStatus.PENDING: "Pending",
@@ -93,19 +98,21 @@ def comment_counts_by_status() -> dict[str, int]:
 # --- Sessions ---------------------------------------------------------------------------------
 
 
-def _username_key() -> str:
-    return "login-user:" + (request.form.get("username") or "").strip().casefold()
+def _failed_login(response: Response) -> bool:
+    return response.status_code == 401
 
 
 @bp.errorhandler(RateLimitExceeded)
 def too_many(error: RateLimitExceeded):
-    """Answer a breached login limit with a page that says what to do."""
-    return render_template("admin/too_many.html", limit=error.limit.limit), 429
+    """Answer a breached login limit with a page that says what to do, and when."""
+    limit = limiter.current_limit
+    seconds = max(1, math.ceil(limit.reset_at - time.time())) if limit else 60
+    page = render_template("admin/too_many.html", limit=error.limit.limit)
+    return page, 429, {"Retry-After": str(seconds)}
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(LOGIN_LIMITS, methods=["POST"])
-@limiter.limit(LOGIN_LIMITS, methods=["POST"], key_func=_username_key)
+@limiter.limit(LOGIN_LIMITS, methods=["POST"], deduct_when=_failed_login)
 def login():
     """Log the writer in, then go back where they were headed."""
     form = LoginForm()
@@ -113,30 +120,82 @@ def login():
         form.next.data = auth.safe_next(request.args.get("next")) or ""
     if current_user.is_authenticated and request.method == "GET":
         return redirect(form.next.data or url_for("admin.dashboard"))
-    status = 200
+    status, headers = 200, {}
     if form.validate_on_submit():
-        user = auth.authenticate(form.username.data, form.password.data)
-        if user is not None:
-            target = auth.safe_next(form.next.data) or url_for("admin.dashboard")
-            login_user(user, remember=form.remember.data)
-            return redirect(target, code=303)
-        form.password.errors.append("Wrong username or password.")
-        status = 401
+        address = request.remote_addr or ""
+        wait = throttle.wait_seconds(form.username.data, address)
+        if wait:
+            form.password.errors.append(
+                f"Too many wrong passwords for this account lately: wait {wait} s, "
+                "then log in again."
+            )
+            status, headers = 429, {"Retry-After": str(wait)}
+        else:
+            user = auth.authenticate(form.username.data, form.password.data)
+            if user is not None:
+                throttle.succeeded(form.username.data, address)
+                target = auth.safe_next(form.next.data) or url_for("admin.dashboard")
+                sessions.start_login(user, remember=form.remember.data)
+                db.session.commit()
+                return redirect(target, code=303)
+            throttle.failed(form.username.data, address)
+            form.password.errors.append("Wrong username or password.")
+            status = 401
     elif form.is_submitted():
         status = 422
-    return render_template("admin/login.html", form=form, has_account=auth.has_account()), status
+    page = render_template("admin/login.html", form=form, has_account=auth.has_account())
+    return page, status, headers
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    """End the writer's session."""
+    """End the writer's session on this browser: its login and both cookies are gone."""
     form = ActionForm()
     if not form.validate_on_submit():
         abort(400)
-    logout_user()
-    session.clear()
-    flash("You are logged out.")
-    return redirect(url_for("admin.login"), code=303)
+    sessions.end_login()
+    db.session.commit()
+    # No flash message: it would write a new session cookie instead of deleting this one.
+    return redirect(url_for("admin.login", logged_out=1), code=303)
+
+
+@bp.route("/admin/sessions")
+def logins():
+    """List where the writer is logged in: signed in on, last seen, browser and address."""
+    return render_template(
+        "admin/sessions.html",
+        logins=sessions.logins_of(current_user.id),
+        this=sessions.current_login(),
+        form=ActionForm(),
+    )
+
+
+@bp.route("/admin/sessions/<int:login_id>/end", methods=["POST"])
+def end_one_login(login_id: int):
+    """Log out one browser where the writer is logged in."""
+    if not ActionForm().validate_on_submit():
+        abort(400, "The form expired or was not sent from this site; reload the page.")
+    this = sessions.current_login()
+    if this is not None and this.id == login_id:
+        sessions.end_login()
+        db.session.commit()
+        return redirect(url_for("admin.login", logged_out=1), code=303)
+    if not sessions.end_other_login(current_user.id, login_id):
+        abort(404)
+    db.session.commit()
+    flash("That browser is logged out.")
+    return redirect(url_for("admin.logins"), code=303)
+
+
+@bp.route("/admin/sessions/end-all", methods=["POST"])
+def end_every_login():
+    """Log out everywhere: every browser, this one included, must log in again."""
+    if not ActionForm().validate_on_submit():
+        abort(400, "The form expired or was not sent from this site; reload the page.")
+    sessions.end_all_logins(current_user.id)
+    sessions.end_login()
+    db.session.commit()
+    return redirect(url_for("admin.login", logged_out="everywhere"), code=303)
 
 
 @bp.route("/setup", methods=["GET", "POST"])
@@ -154,8 +213,8 @@ def setup():
     if not form.validate_on_submit():
         return render_template("admin/setup.html", form=form), 422
     user, _ = auth.save_account(form.username.data, form.display_name.data, form.password.data)
+    sessions.start_login(user, remember=False)
     db.session.commit()
-    login_user(user)
     flash(f"Welcome, {user.display_name}. Your account is ready; the setup link is gone.")
     return redirect(url_for("admin.dashboard"), code=303)
 
@@ -210,7 +269,7 @@ def posts():
     )
     if status in set(PostStatus):
         select = select.where(Post.status == status)
-    page = db.paginate(select, per_page=25, max_per_page=100)
+    page = db.paginate(select, page=page_number(), per_page=25)
     ids = [p.id for p in page.items]
     pending = dict(
         db.session.execute(
@@ -350,8 +409,8 @@ def comments():
         .where(Comment.status == status)
         .options(sa.orm.joinedload(Comment.post))
         .order_by(Comment.created_at.desc(), Comment.id.desc()),
+        page=page_number(),
         per_page=50,
-        max_per_page=200,
     )
     counts = comment_counts_by_status()
     return render_template(

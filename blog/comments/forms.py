@@ -8,6 +8,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
+from blog.bounds import MAX_ROW_ID
+
 NAME_MAX = 100
 EMAIL_MAX = 254
 URL_MAX = 500
@@ -52,8 +54,8 @@ def _parent_id(value: str | None) -> int | None:
         number = int(value) if value else None
     except (TypeError, ValueError):
         return None
-    # An id the database cannot hold (beyond 64 bits) is no comment's.
-    return number if number is not None and 0 < number < 2**63 else None
+    # An id no row can have (blog.bounds) is no comment's.
+    return number if number is not None and 0 < number <= MAX_ROW_ID else None
 
 
 class CommentForm(FlaskForm):

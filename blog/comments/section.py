@@ -27,6 +27,7 @@ from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
 from markupsafe import Markup
 
+from blog.bounds import row_id
 from blog.cache import app_cache
 from blog.comments import spam
 from blog.comments.forms import CommentForm
@@ -38,17 +39,8 @@ HELD_COOKIE = "comment_held"
 HELD_KEEP = 50
 HELD_SECONDS = 60 * 60 * 24 * 90
 POLL_BATCH = 100
-MAX_ROW_ID = 2**63 - 1  # the largest integer PostgreSQL and SQLite store
 
 Thread = tuple[Comment, list[Comment]]
-
-
-def row_id(value: str) -> int:
-    """Read a comment id from a form or query: a whole number the database can hold, else none."""
-    number = int(value)
-    if not 0 <= number <= MAX_ROW_ID:
-        raise ValueError("out of range")
-    return number
 
 
 @dataclass(frozen=True)

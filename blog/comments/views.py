@@ -23,6 +23,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 
 from blog import errors
+from blog.bounds import row_id
 from blog.comments import spam, store
 from blog.comments.forms import CommentForm
 from blog.comments.section import (
@@ -32,7 +33,6 @@ from blog.comments.section import (
     new_form,
     remember_author,
     remember_held,
-    row_id,
     top_level_comment,
 )
 from blog.errors import size_words

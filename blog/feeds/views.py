@@ -26,9 +26,14 @@ bp = Blueprint("feeds", __name__)
 
 
 def tag_authority() -> str:
-    """Return the authority of entry ids: FEED_TAG_AUTHORITY, else this site's host name."""
+    """Return the authority of entry ids: FEED_TAG_AUTHORITY, else this site's host name.
+
+    The site's host name is SERVER_NAME's when it is set (never the Host a request claims),
+    else the request's.
+    """
     configured = current_app.config.get("FEED_TAG_AUTHORITY")
-    return (configured or urlsplit(request.host_url).hostname or "localhost").lower()
+    site = url_for("posts.index", _external=True)
+    return (configured or urlsplit(site).hostname or "localhost").lower()
 
 
 def _etag(feed: str, fmt: Format, version: queries.Version) -> str:
@@ -39,8 +44,10 @@ def _etag(feed: str, fmt: Format, version: queries.Version) -> str:
         config["SITE_LANGUAGE"],
         config["FEED_MAX_AGE"],  # the RSS <ttl>
     )
-    # Absolute URLs and ids depend on the host the reader used, so it is part of the version.
-    parts = (feed, fmt, request.url_root, tag_authority(), site, version.key)
+    # Absolute URLs and ids depend on the site's address (SERVER_NAME, or the trusted Host the
+    # reader used), so it is part of the version.
+    root = url_for("posts.index", _external=True)
+    parts = (feed, fmt, root, tag_authority(), site, version.key)
     return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
 
 

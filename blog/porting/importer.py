@@ -23,6 +23,7 @@ from blog.markdown import plain_excerpt, render_markdown
 from blog.models import Comment, LegacyPath, Post, Tag, User
 from blog.porting import movabletype, wxr
 from blog.porting.entries import FormatError, ParsedComment, ParsedEntry
+from blog.sanitize import POST_ID_PREFIX
 
 FORMATS = {"mt": "Movable Type / TypePad", "wxr": "WordPress WXR"}
 # Where the body continues after the teaser: kept in the Markdown source, split again on export.
@@ -289,7 +290,9 @@ class _Importer:
         )
         if extended and not excerpt:
             # The teaser is what came before "continue reading", as on the old blog.
-            post.excerpt = plain_excerpt(post.body_html.split('<a id="more"', 1)[0])
+            post.excerpt = plain_excerpt(
+                post.body_html.split(f'<a id="{POST_ID_PREFIX}more"', 1)[0]
+            )
         if entry.date is not None:
             post.created_at = post.updated_at = min(entry.date, post.updated_at)
         for tag in post.tags:

@@ -6,8 +6,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from werkzeug.http import is_resource_modified
 
+from blog import sitemaps
+from blog.bounds import page_number
 from blog.extensions import db
 from blog.models import Post, Tag, post_tags
 from blog.permalinks import POST_PATH, get_public_post
@@ -25,10 +28,6 @@ def _month_range(year: int, month: int | None) -> tuple[datetime, datetime]:
     if month == 12:
         return datetime(year, 12, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
     return datetime(year, month, 1, tzinfo=UTC), datetime(year, month + 1, 1, tzinfo=UTC)
-
-
-# No listing has this many pages; a larger ?page= would overflow the database's OFFSET.
-MAX_PAGE = 100_000
 
 
 @dataclass
@@ -61,9 +60,7 @@ class Window:
 
 def _window(select: sa.Select, count: bool = False) -> Window:
     """Return the page of select asked for in ?page=N (and the total if count); 404 past the end."""
-    page = request.args.get("page", 1, type=int)
-    if not 1 <= page <= MAX_PAGE:
-        abort(404)
+    page = page_number()
     per_page = current_app.config["POSTS_PER_PAGE"]
     rows = db.session.scalars(select.limit(per_page + 1).offset((page - 1) * per_page)).all()
     if page > 1 and not rows:
@@ -170,12 +167,26 @@ def robots():
 
 @bp.route("/sitemap.xml")
 def sitemap():
-    """List every published post for crawlers."""
-    posts = db.session.execute(
-        sa.select(Post.slug, Post.published_at, Post.updated_at)
-        .where(Post.public_filter())
-        .order_by(Post.published_at.desc())
-        .limit(50000)
-    ).all()
-    xml = render_template("posts/sitemap.xml", posts=posts)
-    return xml, 200, {"Content-Type": "application/xml; charset=utf-8"}
+    """List the sitemap files for crawlers (a sitemap index), each with its lastmod."""
+    return _sitemap_response(sitemaps.index_document())
+
+
+@bp.route("/sitemap-<section>-<int:number>.xml")
+def sitemap_file(section: str, number: int):
+    """List the URLs of one sitemap file: at most 50,000, and 50 MB."""
+    document = sitemaps.file_document(section, number)
+    if document is None:
+        abort(404)
+    return _sitemap_response(document)
+
+
+def _sitemap_response(document: sitemaps.Document) -> Response:
+    """Answer 304 when the crawler has this version, else the (cached) document."""
+    if is_resource_modified(request.environ, etag=document.etag):
+        response = Response(document.build(), content_type="application/xml; charset=utf-8")
+    else:
+        response = Response(status=304)
+    response.set_etag(document.etag)
+    response.cache_control.public = True
+    response.cache_control.max_age = current_app.config["SITEMAP_MAX_AGE"]
+    return response
