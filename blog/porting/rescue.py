@@ -1,0 +1,252 @@
+"""The rescue report: every old address known, and where it leads now.
+
+Shown at the end of every import (console and the Import page) and by
+`flask --app wsgi legacy-check` for a blog already moved (text, or CSV for a spreadsheet).
+Where an address leads is found by the same code that answers the request (legacy.py), so
+the report cannot say "redirects" for an address that answers 404.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import TextIO
+from urllib.parse import unquote
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from blog.extensions import db
+from blog.models import LegacyPath, Post, Tag
+from blog.porting.legacy import destination, resolve, route_for, url_context
+from blog.porting.oldurls import Listed
+
+# What happens to a reader who follows an old address, in the order the report shows them.
+STATUSES = {
+    "nowhere": "lead nowhere (404)",
+    "shared": "are shared by two posts of one month, so lead to neither (404)",
+    "waiting": "lead to a draft or a scheduled post (404 until it is published)",
+    "page": "are pages of this blog itself",
+    "redirects": "redirect (301) to where their content is now",
+}
+ORIGINS = {
+    "export": "named by the export",
+    "rebuilt": "rebuilt from the title",
+    "list": "from the list",
+    "archive": "the old blog's archive",
+    "feed": "the old blog's feed",
+}
+# A post's own page is the one address the other routes hang off: if a route answers an old
+# address with the post pattern but no such post exists, the reader gets 404.
+_POST_ENDPOINTS = ("posts.detail", "feeds.post_comments_atom", "feeds.post_comments_rss")
+
+
+@dataclass(frozen=True)
+class OldAddress:
+    """One old address: how it is known, what happens to it, where it leads."""
+
+    path: str
+    origin: str
+    status: str
+    destination: str = ""
+    what: str = ""
+    note: str = ""
+    target: str = ""
+
+
+@dataclass
+class Rescue:
+    """Every old address known and where each leads now."""
+
+    addresses: list[OldAddress]
+
+    @property
+    def counts(self) -> Counter:
+        return Counter(a.status for a in self.addresses)
+
+    @property
+    def listed(self) -> list[OldAddress]:
+        return [a for a in self.addresses if a.origin == "list"]
+
+    def by_status(self, status: str) -> list[OldAddress]:
+        return [a for a in self.addresses if a.status == status]
+
+    def groups(self) -> list[tuple[str, str, list[OldAddress]]]:
+        """(destination, what, addresses) for the addresses that redirect, by destination."""
+        found: dict[str, tuple[str, list[OldAddress]]] = {}
+        for address in self.addresses:
+            if address.status == "redirects":
+                found.setdefault(address.destination, (address.what, []))[1].append(address)
+        return [(where, what, items) for where, (what, items) in found.items()]
+
+    def summary(self) -> str:
+        counts = self.counts
+        parts = [f"{counts[s]} {STATUSES[s]}" for s in STATUSES if counts[s]]
+        return f"{len(self.addresses)} old addresses known: " + ("; ".join(parts) or "none")
+
+    def listed_summary(self) -> str:
+        """What became of a list's addresses, in a sentence (empty without a list)."""
+        listed = self.listed
+        if not listed:
+            return ""
+        lost = [a for a in listed if a.status in ("nowhere", "shared")]
+        if not lost:
+            return f"Every one of the {len(listed)} listed addresses leads somewhere."
+        return (
+            f"Of the {len(listed)} listed addresses, {len(listed) - len(lost)} lead somewhere "
+            f"and {len(lost)} lead nowhere."
+        )
+
+    def lines(self) -> Iterator[str]:
+        """The report for a terminal: counts, what leads nowhere, then every redirect."""
+        yield "Rescue report: " + self.summary()
+        if listed := self.listed_summary():
+            yield "  " + listed
+        for status in ("nowhere", "shared", "waiting", "page"):
+            items = self.by_status(status)
+            if not items:
+                continue
+            yield f"These {len(items)} {STATUSES[status]}:"
+            for address in _without_comment_feeds(items):
+                yield f"  {address.path}  ({_because(address)})"
+            if feeds := len(items) - len(_without_comment_feeds(items)):
+                yield f"  and {feeds} comment-feed addresses of the same posts"
+        groups = self.groups()
+        shown = [g for g in groups if _without_comment_feeds(g[2])]
+        if shown:
+            yield f"Redirects, by where they lead ({len(shown)} places):"
+        for where, what, items in shown:
+            yield f"  {unquote(where)}  {what}"
+            for address in items:
+                yield f"    ← {address.path}  ({ORIGINS.get(address.origin, address.origin)})"
+        if feeds := sum(len(items) for _w, _what, items in groups) - sum(
+            len(items) for _w, _what, items in shown
+        ):
+            yield (
+                f"  and {feeds} old addresses of posts' comment feeds lead to those feeds "
+                "(flask --app wsgi legacy-check --format csv lists every address)"
+            )
+
+    def write_csv(self, out: TextIO) -> None:
+        """One row per old address, for a spreadsheet."""
+        writer = csv.writer(out)
+        writer.writerow(["old_address", "status", "new_address", "what", "origin", "note"])
+        for a in self.addresses:
+            writer.writerow([a.path, a.status, unquote(a.destination), a.what, a.origin, a.note])
+
+
+def _without_comment_feeds(items: list[OldAddress]) -> list[OldAddress]:
+    return [a for a in items if a.target != "comments-feed"]
+
+
+def _because(address: OldAddress) -> str:
+    parts = [ORIGINS.get(address.origin, address.origin)]
+    if address.what:
+        parts.append(address.what)
+    if address.note:
+        parts.append(address.note)
+    return "; ".join(parts)
+
+
+def _what(row: LegacyPath, post: Post | None, tag: Tag | None) -> str:
+    if post is not None:
+        prefix = "comments on " if row.target == "comments-feed" else ""
+        return f"{prefix}“{post.title}”"
+    if tag is not None:
+        return f"{'feed of ' if row.target != 'tag' else ''}tag “{tag.name}”"
+    return {
+        "home": "the home page",
+        "month": "the month's archive",
+        "posts-atom": "the posts feed",
+        "posts-rss": "the posts feed",
+        "comments-atom": "the comments feed",
+        "comments-rss": "the comments feed",
+    }.get(row.target, row.target)
+
+
+def _route_status(path: str, endpoint: str, args: dict) -> tuple[str, str]:
+    """(status, note) of an address a route of this blog answers."""
+    if endpoint not in _POST_ENDPOINTS:
+        return "page", ""
+    post = db.session.scalar(
+        sa.select(Post)
+        .where(Post.slug == args.get("slug"), Post.public_filter())
+        .options(so.lazyload(Post.author), so.lazyload(Post.tags))
+    )
+    if post is not None and post.published_at is not None:
+        when = post.published_at
+        if (when.year, when.month) == (args.get("year"), args.get("month")):
+            return "page", ""
+    return "nowhere", (
+        "it has the form of this blog's own post addresses, and no post has it: it cannot be "
+        "redirected without hiding the blog's own address"
+    )
+
+
+def rescue_report(
+    listed: Iterable[Listed] = (),
+    shared: Iterable[tuple[str, str, list[str]]] = (),
+    unrecorded: Iterable[str] = (),
+) -> Rescue:
+    """Where every stored old address leads now, and every listed, shared or unrecorded one."""
+    with url_context():
+        return Rescue(list(_addresses(listed, shared, unrecorded)))
+
+
+def _addresses(listed, shared, unrecorded) -> Iterator[OldAddress]:
+    seen: set[str] = set()
+    rows = db.session.execute(
+        sa.select(LegacyPath, Post, Tag)
+        .outerjoin(Post, LegacyPath.post_id == Post.id)
+        .outerjoin(Tag, LegacyPath.tag_id == Tag.id)
+        .options(so.lazyload(Post.author), so.lazyload(Post.tags))
+        .order_by(LegacyPath.id)
+    )
+    for row, post, tag in rows:
+        seen.add(row.path)
+        what = _what(row, post, tag)
+        route = route_for(row.path) if "?" not in row.path else None
+        if route is not None:
+            status, note = _route_status(row.path, *route)
+            yield OldAddress(row.path, row.origin, status, row.path, what, note, row.target)
+            continue
+        url = destination(row, post, tag)
+        if url is not None:
+            yield OldAddress(row.path, row.origin, "redirects", url, what, "", row.target)
+        elif post is not None:
+            yield OldAddress(row.path, row.origin, "waiting", "", what, post.status, row.target)
+        else:
+            yield OldAddress(row.path, row.origin, "nowhere", "", what, "", row.target)
+    for path, target, names in shared:
+        if path not in seen:
+            seen.add(path)
+            titles = " and ".join(f"“{n}”" for n in names)
+            yield OldAddress(path, "rebuilt", "shared", "", titles, "", target)
+    for item in listed:
+        if item.path and item.path in seen:
+            continue
+        seen.add(item.path)
+        yield _unstored(item.path or item.url, "list", item.outcome)
+    for path in unrecorded:
+        if path not in seen:
+            seen.add(path)
+            yield _unstored(path, "export", "")
+
+
+def _unstored(path: str, origin: str, outcome: str) -> OldAddress:
+    """An old address with no row of its own: a page of the blog, another spelling, or none."""
+    if not path.startswith("/"):
+        return OldAddress(path, origin, "nowhere", note=outcome or "not a URL of a page")
+    route = route_for(path) if "?" not in path else None
+    if route is not None:
+        status, note = _route_status(path, *route)
+        return OldAddress(path, origin, status, path if status == "page" else "", note=note)
+    found = resolve(path)
+    if found is not None:
+        row, url = found
+        what = _what(row, row.post, row.tag)
+        return OldAddress(path, origin, "redirects", url, what, f"as {row.path}", row.target)
+    note = outcome.removeprefix("leads nowhere: ") if outcome else ""
+    return OldAddress(path, origin, "nowhere", note=note)
