@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import sqlite3
 import sys
@@ -167,7 +168,9 @@ def legacy_check_command(old_urls: str | None, fmt: str) -> None:
     """Show where every known old address of the moved blog leads now; changes nothing."""
     report = rescue_report(read_list(old_urls) if old_urls else [])
     if fmt == "csv":
-        report.write_csv(click.get_text_stream("stdout"))
+        out = io.StringIO()
+        report.write_csv(out)
+        click.echo(out.getvalue(), nl=False)
         return
     for line in report.lines():
         click.echo(line)

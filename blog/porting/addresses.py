@@ -153,7 +153,7 @@ class AddressBook:
                 )
             )
         ]
-        tags = db.session.execute(sa.select(Tag.id, Tag.name)).tuples().all()
+        tags = [(tag_id, name) for tag_id, name in db.session.execute(sa.select(Tag.id, Tag.name))]
         paths = [item.path for item in listed if item.path]
         matcher = Matcher(posts, tags, lengths=self.lengths, listed=paths)
         for item in listed:

@@ -140,7 +140,12 @@ def month_path(year: int, month: int) -> OldPath:
 
 def site_paths() -> list[OldPath]:
     """The main index and the feeds of the whole blog."""
-    paths = [OldPath("/index.html", "home", "the main index")]
+    # TypePad kept a blog in a folder, most often /blog/: its front page. (Any other folder
+    # is learned from an --old-urls list.)
+    paths = [
+        OldPath("/index.html", "home", "the main index"),
+        OldPath("/blog/", "home", "TypePad's front page"),
+    ]
     for name, fmt in FEED_FILES.items():
         paths.append(OldPath(f"/{name}", f"posts-{fmt}", "the blog's feed"))
     # TypePad's comment feed of the whole blog, beside each post's .../comments/atom.xml.

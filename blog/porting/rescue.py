@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TextIO
 from urllib.parse import unquote
 
@@ -54,6 +54,40 @@ class OldAddress:
     what: str = ""
     note: str = ""
     target: str = ""
+    # In the writer's --old-urls list (whatever else made it known).
+    listed: bool = False
+
+    @property
+    def known_as(self) -> str:
+        return ORIGINS.get(self.origin, self.origin)
+
+    @property
+    def why(self) -> str:
+        """How the address is known and what it was, in a few words."""
+        return "; ".join(part for part in (self.known_as, self.what, self.note) if part)
+
+
+@dataclass(frozen=True)
+class Section:
+    """The old addresses of one status but "redirects", comment feeds folded into a count."""
+
+    status: str
+    heading: str
+    items: list[OldAddress]
+    comment_feeds: int
+
+
+@dataclass(frozen=True)
+class Group:
+    """The old addresses that redirect to one place."""
+
+    destination: str
+    what: str
+    items: list[OldAddress]
+
+    @property
+    def shown(self) -> str:
+        return unquote(self.destination)
 
 
 @dataclass
@@ -61,6 +95,8 @@ class Rescue:
     """Every old address known and where each leads now."""
 
     addresses: list[OldAddress]
+    # Lines of the list that name no page: (line number, text).
+    not_urls: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def counts(self) -> Counter:
@@ -68,18 +104,35 @@ class Rescue:
 
     @property
     def listed(self) -> list[OldAddress]:
-        return [a for a in self.addresses if a.origin == "list"]
+        return [a for a in self.addresses if a.listed]
 
     def by_status(self, status: str) -> list[OldAddress]:
         return [a for a in self.addresses if a.status == status]
 
-    def groups(self) -> list[tuple[str, str, list[OldAddress]]]:
-        """(destination, what, addresses) for the addresses that redirect, by destination."""
-        found: dict[str, tuple[str, list[OldAddress]]] = {}
+    def problems(self) -> list[Section]:
+        """What does not redirect, by status (what leads nowhere first)."""
+        sections = []
+        for status in ("nowhere", "shared", "waiting", "page"):
+            items = self.by_status(status)
+            if items:
+                shown = [a for a in items if a.target != "comments-feed"]
+                heading = f"These {len(items)} {STATUSES[status]}"
+                sections.append(Section(status, heading, shown, len(items) - len(shown)))
+        return sections
+
+    def redirects(self) -> tuple[list[Group], int]:
+        """The addresses that redirect, by where they lead; a post's comment feed's old
+        addresses are only counted (the CSV lists them)."""
+        found: dict[str, Group] = {}
         for address in self.addresses:
             if address.status == "redirects":
-                found.setdefault(address.destination, (address.what, []))[1].append(address)
-        return [(where, what, items) for where, (what, items) in found.items()]
+                group = found.setdefault(
+                    address.destination, Group(address.destination, address.what, [])
+                )
+                group.items.append(address)
+        groups = [g for g in found.values() if g.items[0].target != "comments-feed"]
+        feeds = sum(len(g.items) for g in found.values()) - sum(len(g.items) for g in groups)
+        return groups, feeds
 
     def summary(self) -> str:
         counts = self.counts
@@ -104,26 +157,24 @@ class Rescue:
         yield "Rescue report: " + self.summary()
         if listed := self.listed_summary():
             yield "  " + listed
-        for status in ("nowhere", "shared", "waiting", "page"):
-            items = self.by_status(status)
-            if not items:
-                continue
-            yield f"These {len(items)} {STATUSES[status]}:"
-            for address in _without_comment_feeds(items):
-                yield f"  {address.path}  ({_because(address)})"
-            if feeds := len(items) - len(_without_comment_feeds(items)):
-                yield f"  and {feeds} comment-feed addresses of the same posts"
-        groups = self.groups()
-        shown = [g for g in groups if _without_comment_feeds(g[2])]
-        if shown:
-            yield f"Redirects, by where they lead ({len(shown)} places):"
-        for where, what, items in shown:
-            yield f"  {unquote(where)}  {what}"
-            for address in items:
-                yield f"    ← {address.path}  ({ORIGINS.get(address.origin, address.origin)})"
-        if feeds := sum(len(items) for _w, _what, items in groups) - sum(
-            len(items) for _w, _what, items in shown
-        ):
+        if self.not_urls:
+            yield f"Lines of the list that name no page, skipped ({len(self.not_urls)}):"
+            for number, text in self.not_urls:
+                yield f"  line {number}: {text}"
+        for section in self.problems():
+            yield section.heading + ":"
+            for address in section.items:
+                yield f"  {address.path}  ({address.why})"
+            if section.comment_feeds:
+                yield f"  and {section.comment_feeds} comment-feed addresses of the same posts"
+        groups, feeds = self.redirects()
+        if groups:
+            yield f"Redirects, by where they lead ({len(groups)} places):"
+        for group in groups:
+            yield f"  {group.shown}  {group.what}"
+            for address in group.items:
+                yield f"    ← {address.path}  ({address.known_as})"
+        if feeds:
             yield (
                 f"  and {feeds} old addresses of posts' comment feeds lead to those feeds "
                 "(flask --app wsgi legacy-check --format csv lists every address)"
@@ -135,19 +186,6 @@ class Rescue:
         writer.writerow(["old_address", "status", "new_address", "what", "origin", "note"])
         for a in self.addresses:
             writer.writerow([a.path, a.status, unquote(a.destination), a.what, a.origin, a.note])
-
-
-def _without_comment_feeds(items: list[OldAddress]) -> list[OldAddress]:
-    return [a for a in items if a.target != "comments-feed"]
-
-
-def _because(address: OldAddress) -> str:
-    parts = [ORIGINS.get(address.origin, address.origin)]
-    if address.what:
-        parts.append(address.what)
-    if address.note:
-        parts.append(address.note)
-    return "; ".join(parts)
 
 
 def _what(row: LegacyPath, post: Post | None, tag: Tag | None) -> str:
@@ -191,12 +229,15 @@ def rescue_report(
     unrecorded: Iterable[str] = (),
 ) -> Rescue:
     """Where every stored old address leads now, and every listed, shared or unrecorded one."""
+    listed = list(listed)
     with url_context():
-        return Rescue(list(_addresses(listed, shared, unrecorded)))
+        addresses = list(_addresses(listed, shared, unrecorded))
+    return Rescue(addresses, [(item.line, item.url) for item in listed if not item.path])
 
 
-def _addresses(listed, shared, unrecorded) -> Iterator[OldAddress]:
+def _addresses(listed: list[Listed], shared, unrecorded) -> Iterator[OldAddress]:
     seen: set[str] = set()
+    in_list = {item.path for item in listed if item.path}
     rows = db.session.execute(
         sa.select(LegacyPath, Post, Tag)
         .outerjoin(Post, LegacyPath.post_id == Post.id)
@@ -208,27 +249,29 @@ def _addresses(listed, shared, unrecorded) -> Iterator[OldAddress]:
         seen.add(row.path)
         what = _what(row, post, tag)
         route = route_for(row.path) if "?" not in row.path else None
+        known = (row.path, row.origin)
+        flags = {"target": row.target, "listed": row.path in in_list}
         if route is not None:
             status, note = _route_status(row.path, *route)
-            yield OldAddress(row.path, row.origin, status, row.path, what, note, row.target)
+            yield OldAddress(*known, status, row.path, what, note, **flags)
             continue
         url = destination(row, post, tag)
         if url is not None:
-            yield OldAddress(row.path, row.origin, "redirects", url, what, "", row.target)
+            yield OldAddress(*known, "redirects", url, what, **flags)
         elif post is not None:
-            yield OldAddress(row.path, row.origin, "waiting", "", what, post.status, row.target)
+            yield OldAddress(*known, "waiting", "", what, post.status, **flags)
         else:
-            yield OldAddress(row.path, row.origin, "nowhere", "", what, "", row.target)
+            yield OldAddress(*known, "nowhere", "", what, **flags)
     for path, target, names in shared:
         if path not in seen:
             seen.add(path)
             titles = " and ".join(f"“{n}”" for n in names)
             yield OldAddress(path, "rebuilt", "shared", "", titles, "", target)
     for item in listed:
-        if item.path and item.path in seen:
+        if not item.path or item.path in seen:
             continue
         seen.add(item.path)
-        yield _unstored(item.path or item.url, "list", item.outcome)
+        yield _unstored(item.path, "list", item.outcome)
     for path in unrecorded:
         if path not in seen:
             seen.add(path)
@@ -237,16 +280,18 @@ def _addresses(listed, shared, unrecorded) -> Iterator[OldAddress]:
 
 def _unstored(path: str, origin: str, outcome: str) -> OldAddress:
     """An old address with no row of its own: a page of the blog, another spelling, or none."""
-    if not path.startswith("/"):
-        return OldAddress(path, origin, "nowhere", note=outcome or "not a URL of a page")
+    listed = origin == "list"
     route = route_for(path) if "?" not in path else None
     if route is not None:
         status, note = _route_status(path, *route)
-        return OldAddress(path, origin, status, path if status == "page" else "", note=note)
+        where = path if status == "page" else ""
+        return OldAddress(path, origin, status, where, note=note, listed=listed)
     found = resolve(path)
     if found is not None:
         row, url = found
         what = _what(row, row.post, row.tag)
-        return OldAddress(path, origin, "redirects", url, what, f"as {row.path}", row.target)
+        return OldAddress(
+            path, origin, "redirects", url, what, f"as {row.path}", row.target, listed
+        )
     note = outcome.removeprefix("leads nowhere: ") if outcome else ""
-    return OldAddress(path, origin, "nowhere", note=note)
+    return OldAddress(path, origin, "nowhere", note=note, listed=listed)
