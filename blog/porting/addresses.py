@@ -30,6 +30,7 @@ from blog.porting.mtpaths import (
 from blog.porting.oldurls import Listed, Matcher, PostInfo
 
 Owner = Post | Tag
+FLUSH_EVERY = 1000
 
 
 class AddressBook:
@@ -72,6 +73,7 @@ class AddressBook:
 
     def finish(self, listed: list[Listed]) -> None:
         """Record the rebuilt addresses, the old blog's archives and feeds, then the list."""
+        db.session.flush()  # every post and tag has its id
         for path, post, old in self._settle(self.guesses):
             self.record(path, old.target, post=post, origin="rebuilt")
         if self.kind == "mt" and self.entries:
@@ -94,7 +96,7 @@ class AddressBook:
     ) -> bool:
         """Store one old address unless it is known already or a route of the blog answers it."""
         path = path[:MAX_PATH]
-        if "?" not in path and route_for(path) is not None:
+        if path not in self.paths and "?" not in path and route_for(path) is not None:
             if not path.endswith("/") or route_for(path + "index.html") is not None:
                 self.report.answered_by_blog.append(path)
                 return False
@@ -105,9 +107,19 @@ class AddressBook:
                 where = f" (line {line})" if line else ""
                 self.report.path_conflicts.append(f"{path}{where} already leads to another post")
             return False
-        db.session.add(LegacyPath(path=path, post=post, tag=tag, target=target, origin=origin))
-        self.paths[path] = post
+        row = LegacyPath(path=path, target=target, origin=origin)
+        # By id once the post is in the database: the relationship would keep every row in
+        # memory until the end (some 60,000 for a blog of 5,000 posts).
+        if post is not None and post.id is not None:
+            row.post_id = post.id
+        else:
+            row.post = post
+        row.tag_id = tag.id if tag is not None else None
+        db.session.add(row)
+        self.paths[path] = post.id if post is not None and post.id is not None else post
         self.report.paths_recorded += 1
+        if self.report.paths_recorded % FLUSH_EVERY == 0:
+            db.session.flush()  # still one transaction: written rows leave memory
         return True
 
     def _settle(

@@ -16,7 +16,7 @@ from contextlib import AbstractContextManager, nullcontext
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask import current_app, has_request_context, redirect, request, url_for
+from flask import current_app, g, has_request_context, redirect, request, url_for
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
@@ -116,11 +116,13 @@ def url_context() -> AbstractContextManager:
     return nullcontext() if has_request_context() else current_app.test_request_context()
 
 
-def destination(row: LegacyPath, post: Post | None, tag: Tag | None) -> str | None:
-    """The URL an old address leads to now, or None when it leads nowhere (yet)."""
-    target = row.target
+def destination(path: str, target: str, post, tag) -> str | None:
+    """The URL the old address path (a LegacyPath's target) leads to, or None.
+
+    post and tag are the row's (anything with their slug and, for a post, published_at);
+    whether the post may be shown is the caller's to check."""
     if target in POST_TARGETS:
-        if post is None or not post.is_public:
+        if post is None:
             return None
         return post_comments_feed_url(post) if target == "comments-feed" else post_url(post)
     if target in TAG_TARGETS:
@@ -132,7 +134,7 @@ def destination(row: LegacyPath, post: Post | None, tag: Tag | None) -> str | No
     if target in SITE_TARGETS:
         return url_for(SITE_TARGETS[target])
     if target in ARCHIVE_TARGETS:
-        date = _YEAR_MONTH.search(row.path)
+        date = _YEAR_MONTH.search(path)
         if date is None:
             return None
         return url_for("posts.archive", year=int(date.group(1)), month=int(date.group(2)))
@@ -158,8 +160,8 @@ def resolve_keys(keys: list[str]) -> tuple[LegacyPath, str] | None:
     if not keys:
         return None
     found = []
-    for row, post, tag in _rows(keys):
-        url = destination(row, post, tag)
+    for row, post, tag in _rows(keys):  # only public posts: the query checks
+        url = destination(row.path, row.target, post, tag)
         if url is not None:
             found.append((keys.index(row.path), row, url))
     if not found:
@@ -186,7 +188,10 @@ def route_for(path: str) -> tuple[str, dict] | None:
 
     An old address that a route answers is never looked up (the route wins), so it is never
     stored either. A route that answers other methods only counts too (it answers 405)."""
-    adapter = current_app.url_map.bind(current_app.config.get("SERVER_NAME") or "localhost")
+    adapter = g.get("legacy_url_adapter")
+    if adapter is None:  # bound once per app context: an import checks thousands of paths
+        adapter = current_app.url_map.bind(current_app.config.get("SERVER_NAME") or "localhost")
+        g.legacy_url_adapter = adapter
     try:
         return adapter.match(path, method="GET")
     except RequestRedirect:
