@@ -11,11 +11,12 @@ file extension (.php, .htm, .shtml), and under the blog's old folder (/blog/, /w
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple
 
 import sqlalchemy as sa
-import sqlalchemy.orm as so
 from flask import current_app, g, has_request_context, redirect, request, url_for
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
@@ -141,36 +142,66 @@ def destination(path: str, target: str, post, tag) -> str | None:
     return None
 
 
-def _rows(keys: Iterable[str]) -> list[tuple[LegacyPath, Post | None, Tag | None]]:
-    """The stored addresses among keys that lead somewhere now, in one query."""
-    return db.session.execute(
-        sa.select(LegacyPath, Post, Tag)
+class PostRef(NamedTuple):
+    """What an old address needs of its post: enough to build the post's URLs."""
+
+    slug: str
+    published_at: datetime
+    title: str
+
+
+class TagRef(NamedTuple):
+    slug: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Found:
+    """A stored old address and where it leads now."""
+
+    path: str
+    target: str
+    post: PostRef | None
+    tag: TagRef | None
+    url: str
+
+
+def resolve_keys(keys: list[str]) -> Found | None:
+    """The best stored address among keys and where it leads, in one query; or None.
+
+    Columns, not ORM objects: this runs for every request no route answers, and loading
+    entities cost about a third more (measured, BENCHMARKS.md)."""
+    if not keys:
+        return None
+    rows = db.session.execute(
+        sa.select(
+            LegacyPath.path,
+            LegacyPath.target,
+            Post.slug,
+            Post.published_at,
+            Post.title,
+            Tag.slug,
+            Tag.name,
+        )
         .outerjoin(Post, LegacyPath.post_id == Post.id)
         .outerjoin(Tag, LegacyPath.tag_id == Tag.id)
         .where(
-            LegacyPath.path.in_(list(keys)),
+            LegacyPath.path.in_(keys),
+            # Only posts readers may see: a draft's old address is no address yet.
             sa.or_(LegacyPath.post_id.is_(None), Post.public_filter()),
         )
-        .options(so.lazyload(Post.author), so.lazyload(Post.tags))
     ).all()
-
-
-def resolve_keys(keys: list[str]) -> tuple[LegacyPath, str] | None:
-    """The best stored address among keys and where it leads, or None."""
-    if not keys:
-        return None
     found = []
-    for row, post, tag in _rows(keys):  # only public posts: the query checks
-        url = destination(row.path, row.target, post, tag)
+    for path, target, post_slug, published_at, title, tag_slug, tag_name in rows:
+        post = PostRef(post_slug, published_at, title) if post_slug is not None else None
+        tag = TagRef(tag_slug, tag_name) if tag_slug is not None else None
+        url = destination(path, target, post, tag)
         if url is not None:
-            found.append((keys.index(row.path), row, url))
-    if not found:
-        return None
-    _rank, row, url = min(found, key=lambda item: item[0])
-    return row, url
+            found.append((keys.index(path), Found(path, target, post, tag, url)))
+    return min(found, key=lambda item: item[0])[1] if found else None
 
 
-def resolve(path: str) -> tuple[LegacyPath, str] | None:
+def resolve(path: str) -> Found | None:
     """Where the old address path leads now through a stored address, or None."""
     return resolve_keys(lookup_keys(path))
 
@@ -180,7 +211,7 @@ def redirect_legacy():
     found = resolve_keys(legacy_keys())
     if found is None:
         return None
-    return redirect(found[1], 301)
+    return redirect(found.url, 301)
 
 
 def route_for(path: str) -> tuple[str, dict] | None:

@@ -310,10 +310,9 @@ def _unstored(path: str, origin: str, outcome: str) -> OldAddress:
         return OldAddress(path, origin, status, where, note=note, listed=listed)
     found = resolve(path)
     if found is not None:
-        row, url = found
-        what = _what(row.target, row.post, row.tag)
+        what = _what(found.target, found.post, found.tag)
         return OldAddress(
-            path, origin, "redirects", url, what, f"as {row.path}", row.target, listed
+            path, origin, "redirects", found.url, what, f"as {found.path}", found.target, listed
         )
     note = outcome.removeprefix("leads nowhere: ") if outcome else ""
     return OldAddress(path, origin, "nowhere", note=note, listed=listed)
