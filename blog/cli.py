@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import sqlite3
 import sys
@@ -15,6 +16,8 @@ from flask import Flask, current_app, url_for
 from blog.demo import load_demo
 from blog.extensions import db
 from blog.porting.entries import FormatError
+from blog.porting.oldurls import read_list
+from blog.porting.rescue import rescue_report
 
 
 @click.command("demo")
@@ -117,8 +120,24 @@ def rerender_command(batch_size: int) -> None:
     "--old-host", multiple=True, help="Host of the old blog, for the list of files to save."
 )
 @click.option("--dry-run", is_flag=True, help="Read and report; change nothing.")
+@click.option(
+    "--old-urls",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A list of the old blog's URLs, one a line, to match to the imported posts.",
+)
+@click.option(
+    "--basename-length",
+    type=click.IntRange(15, 250),
+    help="The old blog's basename length (Movable Type's 15, 30 and 100 are always tried).",
+)
 def import_command(
-    file: str, timezone: str, author: str | None, old_host: tuple[str, ...], dry_run: bool
+    file: str,
+    timezone: str,
+    author: str | None,
+    old_host: tuple[str, ...],
+    dry_run: bool,
+    old_urls: str | None = None,
+    basename_length: int | None = None,
 ) -> None:
     """Import a Movable Type / TypePad export or a WordPress WXR file, in one transaction."""
     import os
@@ -134,11 +153,39 @@ def import_command(
                 dry_run=dry_run,
                 old_hosts=old_host,
                 progress=bar.update,
+                old_urls=old_urls,
+                basename_length=basename_length,
             )
         except FormatError as error:
             raise click.ClickException(f"{file}: {error}. Nothing was imported.") from None
-        except ValueError as error:
+        except (ValueError, OSError) as error:
             raise click.ClickException(str(error)) from None
+    for line in report.lines():
+        click.echo(line)
+
+
+@click.command("legacy-check")
+@click.option(
+    "--old-urls",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Also check these old URLs (a list, one a line).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "csv"]),
+    default="text",
+    show_default=True,
+    help="csv: one row per address, for a spreadsheet.",
+)
+def legacy_check_command(old_urls: str | None, fmt: str) -> None:
+    """Show where every known old address of the moved blog leads now; changes nothing."""
+    report = rescue_report(read_list(old_urls) if old_urls else [])
+    if fmt == "csv":
+        out = io.StringIO()
+        report.write_csv(out)
+        click.echo(out.getvalue(), nl=False)
+        return
     for line in report.lines():
         click.echo(line)
 
@@ -241,6 +288,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(setup_link_command)
     app.cli.add_command(rerender_command)
     app.cli.add_command(import_command)
+    app.cli.add_command(legacy_check_command)
     app.cli.add_command(export_command)
     app.cli.add_command(backup_command)
     app.cli.add_command(bench_data_command)

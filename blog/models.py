@@ -306,15 +306,27 @@ class Comment(db.Model):
 
 
 class LegacyPath(db.Model):
-    """An old URL of a post (from an imported blog) that redirects to its permalink."""
+    """An old URL of an imported blog that redirects (301) to where that content lives now.
+
+    target says where (blog/porting/legacy.py has the list): a post or its comment feed
+    (post_id), a tag's page or feed (tag_id: an old category), or a page that needs neither
+    (the home page, a month's archive, the site feeds)."""
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     path: so.Mapped[str] = so.mapped_column(sa.String(500), unique=True)
-    post_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("post.id", ondelete="CASCADE"))
-    # "post" or "comments-feed": where on the new site the old path leads.
+    post_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("post.id", ondelete="CASCADE"))
+    tag_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("tag.id", ondelete="CASCADE"), index=True
+    )
     target: so.Mapped[str] = so.mapped_column(sa.String(20), default="post")
+    # How the address became known: "export" (the export named it), "rebuilt" (made from the
+    # title the way the old platform did), "list" (an --old-urls list), "archive", "feed".
+    origin: so.Mapped[str] = so.mapped_column(
+        sa.String(20), default="export", server_default="export"
+    )
 
-    post: so.Mapped[Post] = so.relationship(back_populates="legacy_paths")
+    post: so.Mapped[Post | None] = so.relationship(back_populates="legacy_paths")
+    tag: so.Mapped[Tag | None] = so.relationship()
 
 
 class Setting(db.Model):

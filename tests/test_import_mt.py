@@ -82,7 +82,8 @@ def test_parses_every_entry_of_a_crlf_export():
     assert first.comments[1].ip == "198.51.100.7"
     assert empty.skip.startswith("empty entry")
     assert ("/2006/03/moving-house-one-box.html", "post") in first.old_paths
-    assert ("/blog/2006/03/moving-house-one-box.html", "post") in first.old_paths
+    # Stored without the blog's folder: the redirect finds /blog/2006/... (any folder) too.
+    assert ("/blog/2006/03/moving-house-one-box.html", "post") not in first.old_paths
     # An MT basename with underscores: both file names MT could have written.
     assert ("/2007/01/notes_on_markdown.html", "post") in markdown.old_paths
     assert ("/2007/01/notes-on-markdown.html", "post") in markdown.old_paths

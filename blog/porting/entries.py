@@ -59,6 +59,12 @@ class ParsedEntry:
     pings: list[ParsedPing] = field(default_factory=list)
     # (old path, "post" or "comments-feed")
     old_paths: list[tuple[str, str]] = field(default_factory=list)
+    # Movable Type: the export had no BASENAME, so basename was made from the title for the
+    # new slug and the old addresses are rebuilt (blog/porting/mtpaths.py).
+    basename_rebuilt: bool = False
+    # Movable Type: the date as the old blog showed it (its addresses use it), its categories.
+    local_date: datetime | None = None
+    categories: list[str] = field(default_factory=list)
     # Files the old platform held for the entry (WordPress attachments).
     files: list[str] = field(default_factory=list)
     # Set when the entry is not to be imported: why.

@@ -18,6 +18,7 @@ class UploadForm(FlaskForm):
     )
     timezone = StringField("Time zone of the old blog", default="UTC", validators=[DataRequired()])
     author = SelectField("Posts go to the account", coerce=int)
+    old_urls = FileField("The old blog's addresses (optional)")
 
     def validate_timezone(self, field: StringField) -> None:
         try:

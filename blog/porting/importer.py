@@ -20,9 +20,13 @@ from blog.comments.store import add_comment
 from blog.content import save_post, slugify
 from blog.extensions import db
 from blog.markdown import plain_excerpt, render_markdown
-from blog.models import Comment, LegacyPath, Post, Tag, User
+from blog.models import Comment, Post, Tag, User
 from blog.porting import movabletype, wxr
+from blog.porting.addresses import AddressBook
 from blog.porting.entries import FormatError, ParsedComment, ParsedEntry
+from blog.porting.legacy import url_context
+from blog.porting.oldurls import Listed, read_list
+from blog.porting.rescue import Rescue, rescue_report
 from blog.sanitize import POST_ID_PREFIX
 
 FORMATS = {"mt": "Movable Type / TypePad", "wxr": "WordPress WXR"}
@@ -69,6 +73,12 @@ class Report:
     paths_recorded: int = 0
     path_conflicts: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # Old addresses: rebuilt ones two posts (or categories) share, (path, target, names);
+    # those a route of this blog answers; the --old-urls list; the rescue report.
+    shared: list[tuple[str, str, list[str]]] = field(default_factory=list)
+    answered_by_blog: list[str] = field(default_factory=list)
+    listed: list[Listed] = field(default_factory=list)
+    rescue: Rescue | None = None
 
     @property
     def posts_created(self) -> int:
@@ -116,6 +126,8 @@ class Report:
                 yield f"  {url}  (in {title or '(no title)'})"
         else:
             yield "No images or files point at the old site."
+        if self.rescue is not None:
+            yield from self.rescue.lines()
         if self.dry_run:
             yield "Dry run: nothing was changed."
 
@@ -167,18 +179,33 @@ def run_import(
     dry_run: bool = False,
     old_hosts: tuple[str, ...] = (),
     progress: Callable[[int], None] | None = None,
+    old_urls: str | Path | None = None,
+    basename_length: int | None = None,
 ) -> Report:
-    """Import an export file in one transaction (rolled back for a dry run) and report."""
+    """Import an export file in one transaction (rolled back for a dry run) and report.
+
+    old_urls: a list of the old blog's URLs to match to the imported posts; basename_length:
+    the old blog's own basename limit, rebuilt besides Movable Type's defaults."""
     zone = zone_named(timezone)
     user = db.session.get(User, author_id) if author_id else find_author(author)
     with open(path, "rb") as fh:
         kind = detect_format(fh.read(65536))
+    legacy = _LegacyOptions(
+        read_list(old_urls) if old_urls else [], (basename_length,) if basename_length else ()
+    )
     try:
-        try:
-            report = _import_file(path, kind, zone, user, dry_run, old_hosts, progress, False)
-        except wxr.HugeTreeNeeded:
-            db.session.rollback()
-            report = _import_file(path, kind, zone, user, dry_run, old_hosts, progress, True)
+        # The old addresses are checked the way the blog answers them: that builds URLs.
+        with url_context():
+            try:
+                report = _import_file(
+                    path, kind, zone, user, dry_run, old_hosts, progress, False, legacy
+                )
+            except wxr.HugeTreeNeeded:
+                db.session.rollback()
+                report = _import_file(
+                    path, kind, zone, user, dry_run, old_hosts, progress, True, legacy
+                )
+            report.rescue = rescue_report(report.listed, report.shared, report.answered_by_blog)
         if dry_run:
             db.session.rollback()
         else:
@@ -197,16 +224,28 @@ def _entries(
     return movabletype.parse(fh, zone, progress)
 
 
-def _import_file(path, kind, zone, user, dry_run, old_hosts, progress, huge) -> Report:
-    report = Report(format=kind, dry_run=dry_run)
+@dataclass(frozen=True)
+class _LegacyOptions:
+    """What the writer tells about the old addresses: a list of them, a basename limit."""
+
+    listed: list[Listed]
+    lengths: tuple[int, ...]
+
+
+def _import_file(
+    path, kind, zone, user, dry_run, old_hosts, progress, huge, legacy: _LegacyOptions
+) -> Report:
+    report = Report(format=kind, dry_run=dry_run, listed=legacy.listed)
     sites: list[str] = []
-    importer = _Importer(report, user, kind, old_hosts, sites)
+    importer = _Importer(report, user, kind, old_hosts, sites, legacy.lengths)
     with open(path, "rb") as fh:
         for count, entry in enumerate(_entries(fh, kind, zone, progress, huge, sites), 1):
             importer.add(entry)
             if count % FLUSH_EVERY == 0:
                 # Still one transaction: flushing lets written rows leave memory.
                 db.session.flush()
+    db.session.flush()
+    importer.addresses.finish(legacy.listed)
     db.session.flush()
     report.old_hosts = sorted(importer.hosts)
     return report
@@ -215,16 +254,18 @@ def _import_file(path, kind, zone, user, dry_run, old_hosts, progress, huge) -> 
 class _Importer:
     """The state of one import: what is already in the database, what was added."""
 
-    def __init__(self, report: Report, user: User, kind: str, old_hosts, sites: list[str]) -> None:
+    def __init__(
+        self, report: Report, user: User, kind: str, old_hosts, sites: list[str], lengths=()
+    ) -> None:
         self.report = report
         self.user = user
         self.kind = kind
         self.sites = sites
         self.hosts = {h.lower() for h in old_hosts}
         self.tag_slugs: set[str] = set(db.session.scalars(sa.select(Tag.slug)))
-        self.paths: dict[str, int | Post] = dict(
-            db.session.execute(sa.select(LegacyPath.path, LegacyPath.post_id)).all()
-        )
+        # The old addresses: recorded as entries come, the rest by finish() at the end.
+        self.addresses = AddressBook(report, kind, lengths)
+        self.paths = self.addresses.paths
         self.by_date: dict[datetime | None, list[tuple[str, int | Post]]] = {}
         for post_id, slug, published_at in db.session.execute(
             sa.select(Post.id, Post.slug, Post.published_at)
@@ -249,7 +290,7 @@ class _Importer:
             post = self._create(entry, title)
         else:
             self.report.posts_existing += 1
-        self._record_paths(entry, post)
+        self.addresses.add_entry(entry, post)
         self._add_comments(entry, post)
 
     def _existing(self, entry: ParsedEntry) -> Post | None:
@@ -258,7 +299,7 @@ class _Importer:
         for path, _target in entry.old_paths[:1]:
             found = self.paths.get(path)
         if found is None:
-            base = slugify(entry.basename or _plain(entry.title))
+            base = slugify(entry.basename or _plain(entry.title) or _untitled(entry))
             same = re.compile(re.escape(base) + r"(?:-\d+)?")
             for slug, post in self.by_date.get(_published_at(entry), []):
                 if same.fullmatch(slug):
@@ -269,13 +310,11 @@ class _Importer:
         return db.session.get(Post, found)
 
     def _create(self, entry: ParsedEntry, title: str) -> Post:
-        body = _source(entry.body, entry.body_format)
+        body = _body(entry)
         excerpt = _plain(entry.excerpt)
         extended = entry.extended.strip()
-        if extended:
-            body = f"{body}\n\n{MORE}\n\n{_source(entry.extended, entry.body_format)}"
         if not title:
-            title = plain_excerpt(render_markdown(body), 60) or "Untitled"
+            title = _untitled(entry)
         post = save_post(
             Post(),
             title=title[:300],
@@ -303,19 +342,6 @@ class _Importer:
         self.by_date.setdefault(post.published_at, []).append((post.slug, post))
         self._scan_urls(post.body_html, post.title)
         return post
-
-    def _record_paths(self, entry: ParsedEntry, post: Post) -> None:
-        for path, target in entry.old_paths:
-            path = path[:500]
-            owner = self.paths.get(path)
-            if owner is None:
-                db.session.add(LegacyPath(path=path, post=post, target=target))
-                self.paths[path] = post
-                self.report.paths_recorded += 1
-            elif owner is not post and owner != post.id:
-                self.report.path_conflicts.append(
-                    f"{path} (line {entry.line}) already leads to another post"
-                )
 
     # --- comments -----------------------------------------------------------------------
 
@@ -395,6 +421,19 @@ def _links(html: str) -> Iterator[tuple[str, str]]:
             value = element.get(attr) if isinstance(element.tag, str) else None
             if value:
                 yield attr, value.strip()
+
+
+def _body(entry: ParsedEntry) -> str:
+    """The Markdown source of an entry's body and, after a "continue reading" break, the rest."""
+    body = _source(entry.body, entry.body_format)
+    if entry.extended.strip():
+        body = f"{body}\n\n{MORE}\n\n{_source(entry.extended, entry.body_format)}"
+    return body
+
+
+def _untitled(entry: ParsedEntry) -> str:
+    """The title of an entry that has none: its first words (the same on every import)."""
+    return plain_excerpt(render_markdown(_body(entry)), 60) or "Untitled"
 
 
 def _published_at(entry: ParsedEntry) -> datetime | None:

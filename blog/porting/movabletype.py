@@ -12,6 +12,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import BinaryIO, TextIO
 
 from blog.porting.entries import FormatError, ParsedComment, ParsedEntry, ParsedPing
+from blog.porting.mtpaths import entry_files
 
 ENTRY_END = "--------"
 SECTION_END = "-----"
@@ -127,8 +128,12 @@ def quote_tags(names: Iterable[str]) -> str:
     return ",".join(out)
 
 
-def dirify(title: str, length: int = 30) -> str:
-    """Return the basename Movable Type would have made from a title."""
+def slug_basename(title: str, length: int = 30) -> str:
+    """The basename of an entry exported without one, from which its new slug is made.
+
+    Not Movable Type's dirify (blog/porting/dirify.py has that, for the old addresses): this
+    keeps letters of every script, so that a title in any script gives a readable slug, and
+    it stays as it was so that importing again finds the posts an earlier import made."""
     text = re.sub(r"<[^>]*>", "", title).lower()
     text = re.sub(r"&[^;\s]+;", "", text)
     text = re.sub(r"[^\w\s]", "", text)
@@ -136,18 +141,10 @@ def dirify(title: str, length: int = 30) -> str:
 
 
 def old_paths(basename: str, local: datetime) -> list[tuple[str, str]]:
-    """The addresses Movable Type and TypePad gave an entry and its comment feed."""
-    names = [basename]
-    if "_" in basename:
-        # MT wrote files as basename.html (%f) or with dashes (%-f), depending on the blog.
-        names.append(basename.replace("_", "-"))
-    paths: list[tuple[str, str]] = []
-    for prefix in ("", "/blog"):
-        for name in names:
-            base = f"{prefix}/{local:%Y/%m}/{name}"
-            paths.append((base + ".html", "post"))
-            paths.append((base + "/comments/atom.xml", "comments-feed"))
-    return paths
+    """The addresses Movable Type and TypePad gave an entry and its comment feed.
+
+    Without the blog's folder (/blog/...): the redirect looks an address up under any."""
+    return entry_files(basename, local)
 
 
 def _lines(fh: BinaryIO) -> Iterator[tuple[int, str, int]]:
@@ -304,13 +301,17 @@ def _finish(raw: _Entry, zone: tzinfo) -> ParsedEntry:
         else:
             entry.pings.append(_ping(line, lines))
     entry.tags = tags
-    entry.basename = fields.get("BASENAME", ("", 0))[0] or dirify(title)
+    entry.categories = list(raw.categories)
+    entry.local_date = local
+    entry.basename = fields.get("BASENAME", ("", 0))[0]
+    if not entry.basename:
+        entry.basename, entry.basename_rebuilt = slug_basename(title), True
     if not (title.strip() or entry.body.strip() or entry.extended.strip()):
         entry.skip = "empty entry: no title and no body"
     elif entry.date is None:
         if entry.status == "published" or entry.status == "scheduled":
             entry.skip = "no DATE, so no address or place in the archive"
-    if local is not None and entry.basename:
+    if local is not None and entry.basename and not entry.basename_rebuilt:
         entry.old_paths = old_paths(entry.basename, local)
     return entry
 

@@ -18,6 +18,7 @@ from blog.porting.entries import FormatError
 from blog.porting.exporter import export_blog
 from blog.porting.forms import ConfirmForm, UploadForm
 from blog.porting.importer import run_import, zone_named
+from blog.porting.rescue import rescue_report
 
 bp = Blueprint("porting", __name__, url_prefix="/admin")
 
@@ -58,12 +59,14 @@ def _upload_folder() -> Path:
 
 
 def _forget_upload() -> None:
-    """Delete the file kept for this session's pending import, and stale ones."""
+    """Delete the files kept for this session's pending import, and stale ones."""
     pending = session.pop(SESSION_KEY, None)
     folder = _upload_folder()
     if pending:
         (folder / pending["file"]).unlink(missing_ok=True)
-    for path in folder.glob("*.export"):
+        if pending.get("urls"):
+            (folder / pending["urls"]).unlink(missing_ok=True)
+    for path in (*folder.glob("*.export"), *folder.glob("*.urls")):
         if path.stat().st_mtime < time.time() - STALE_AFTER:
             path.unlink(missing_ok=True)
 
@@ -88,14 +91,28 @@ def upload():
         status = 422 if request.method == "POST" else 200
         return render_template("porting/import.html", form=form, limit=_limit_text()), status
     _forget_upload()
-    name = secrets.token_hex(16) + ".export"
+    token = secrets.token_hex(16)
+    name = token + ".export"
     path = _upload_folder() / name
     form.export.data.save(path)
+    urls = None
+    if form.old_urls.data:
+        # A list of the old blog's addresses: matched to the posts, then kept for the import.
+        urls = token + ".urls"
+        form.old_urls.data.save(_upload_folder() / urls)
     timezone = form.timezone.data.strip()
     try:
-        report = run_import(path, timezone=timezone, author_id=form.author.data, dry_run=True)
+        report = run_import(
+            path,
+            timezone=timezone,
+            author_id=form.author.data,
+            dry_run=True,
+            old_urls=_upload_folder() / urls if urls else None,
+        )
     except (FormatError, ValueError) as error:
         path.unlink(missing_ok=True)
+        if urls:
+            (_upload_folder() / urls).unlink(missing_ok=True)
         message = f"This file cannot be imported: {error}. Nothing was changed."
         return render_template(
             "porting/import.html", form=form, limit=_limit_text(), error=message
@@ -105,6 +122,7 @@ def upload():
         "filename": form.export.data.filename or "export",
         "timezone": timezone,
         "author_id": form.author.data,
+        "urls": urls,
     }
     return render_template(
         "porting/import.html",
@@ -129,10 +147,12 @@ def apply():
             "porting/import.html", form=_upload_form(), limit=_limit_text(), error=message
         ), 409
     try:
+        urls = pending.get("urls")
         report = run_import(
             path,
             timezone=pending["timezone"],
             author_id=pending["author_id"],
+            old_urls=_upload_folder() / urls if urls else None,
         )
     except (FormatError, ValueError) as error:
         message = f"This file cannot be imported: {error}. Nothing was changed."
@@ -143,6 +163,19 @@ def apply():
         _forget_upload()
     return render_template(
         "porting/import.html", form=_upload_form(), limit=_limit_text(), report=report, done=True
+    )
+
+
+@bp.route("/old-addresses.csv")
+@login_required
+def old_addresses():
+    """Download the rescue report: every known old address and where it leads now."""
+    out = io.StringIO()
+    rescue_report().write_csv(out)
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="old-addresses.csv"'},
     )
 
 
