@@ -1,0 +1,99 @@
+"""The huey side: where the queue lives, the task that runs a job, the sweep, periodic tasks.
+
+huey carries nudges ("run job 12", "run job 12 at 14:05") from the web processes to the worker,
+and runs the periodic tasks. It holds no state the blog cannot lose: every job is a row in the
+blog's database (blog.jobs.models), so an emptied or lost huey queue costs at most a minute,
+until the sweep finds the due rows again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import huey
+from flask import Flask, current_app
+
+from blog.jobs import registry, runner
+from blog.models import utcnow
+
+QUEUE_FILE = "jobs-queue.sqlite"
+
+
+@dataclass
+class JobQueue:
+    huey: huey.Huey
+    run_job: huey.api.TaskWrapper
+    description: str
+
+
+def make_huey(app: Flask) -> tuple[huey.Huey, str]:
+    """Return the huey instance JOBS_STORAGE_URL asks for, and where it keeps its queue."""
+    url = app.config["JOBS_STORAGE_URL"]
+    if not url:
+        if app.testing:
+            url = "memory://"
+        else:
+            url = f"sqlite:///{Path(app.instance_path) / QUEUE_FILE}"
+    # Results are never read: every outcome is written to the job's row.
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return huey.RedisHuey("blog", url=url, results=False), "Redis"
+    if url.startswith("sqlite:///"):
+        path = url.removeprefix("sqlite:///")
+        return huey.SqliteHuey("blog", filename=path, results=False), f"SQLite file {path}"
+    if url == "memory://":
+        return huey.MemoryHuey("blog", results=False), "memory (this process only)"
+    raise ValueError(f"JOBS_STORAGE_URL must be redis://..., sqlite:///... or empty, not {url!r}")
+
+
+def init_app(app: Flask) -> None:
+    """Create the app's queue and its tasks: run a job, sweep every minute, the periodic ones."""
+    queue, description = make_huey(app)
+
+    @queue.task(name="run_job")
+    def run_job(job_id: int) -> None:
+        with app.app_context():
+            again = runner.run(job_id)
+        if again is not None:
+            run_job.schedule(args=(job_id,), eta=again)
+
+    @queue.periodic_task(huey.crontab(minute="*"), name="sweep")
+    def sweep() -> None:
+        with app.app_context():
+            for job_id in runner.due_jobs():
+                run_job(job_id)
+
+    @queue.periodic_task(huey.crontab(minute="17", hour="3"), name="prune_jobs")
+    def prune() -> None:
+        with app.app_context():
+            runner.prune()
+
+    for task in registry.periodic_tasks():
+        queue.periodic_task(huey.crontab(**task.crontab), name=task.name)(
+            _in_context(app, task.run)
+        )
+    app.extensions["jobs"] = JobQueue(queue, run_job, description)
+
+
+def _in_context(app: Flask, run):
+    def periodic() -> None:
+        with app.app_context():
+            run()
+
+    return periodic
+
+
+def current() -> JobQueue:
+    return current_app.extensions["jobs"]
+
+
+def start(recorded: list[tuple[int, datetime]]) -> None:
+    """Ask the worker to run these jobs: now, or at their time."""
+    queue = current()
+    soon = utcnow() + timedelta(seconds=1)
+    for job_id, when in recorded:
+        if when <= soon:
+            queue.run_job(job_id)
+        else:
+            queue.run_job.schedule(args=(job_id,), eta=when)
