@@ -71,7 +71,9 @@ def require_login():
         flash("Your session has ended: log in again, then repeat what you were doing.")
         back = urlsplit(request.referrer or "")
         page = back.path if back.netloc == request.host else ""
-        return redirect(url_for("admin.login", next=auth.safe_next(page) or url_for("admin.dashboard")))
+        return redirect(
+            url_for("admin.login", next=auth.safe_next(page) or url_for("admin.dashboard"))
+        )
     return login_manager.unauthorized()
 
 

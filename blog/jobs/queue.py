@@ -64,6 +64,10 @@ def init_app(app: Flask) -> None:
             for job_id in runner.due_jobs():
                 run_job(job_id)
 
+    @queue.on_shutdown(name="clean_up")
+    def clean_up() -> None:
+        runner.clean_up()
+
     @queue.periodic_task(huey.crontab(minute="17", hour="3"), name="prune_jobs")
     def prune() -> None:
         with app.app_context():

@@ -46,6 +46,7 @@ class Periodic:
 _KINDS: dict[str, Kind] = {}
 _PERIODIC: dict[str, Periodic] = {}
 _NOTES: dict[str, Callable[[], str]] = {}
+_CLEANUPS: dict[str, Callable[[], None]] = {}
 
 
 def _plain(job: Job) -> str:
@@ -79,3 +80,12 @@ def register_startup_note(name: str, note: Callable[[], str]) -> None:
 
 def startup_notes() -> list[Callable[[], str]]:
     return list(_NOTES.values())
+
+
+def register_cleanup(name: str, cleanup: Callable[[], None]) -> None:
+    """Have each worker thread call cleanup() when it stops (close its SMTP connection, say)."""
+    _CLEANUPS[name] = cleanup
+
+
+def cleanups() -> list[Callable[[], None]]:
+    return list(_CLEANUPS.values())

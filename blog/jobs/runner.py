@@ -206,14 +206,26 @@ def run_due(rounds: int = 100) -> int:
     """Run every due job in this process until none is left (jobs may record more); return how
     many ran. For `flask worker --drain` and tests: the same code path as the worker's."""
     ran = 0
-    for _ in range(rounds):
-        ids = due_jobs()
-        if not ids:
-            break
-        for job_id in ids:
-            run(job_id)
-            ran += 1
+    try:
+        for _ in range(rounds):
+            ids = due_jobs()
+            if not ids:
+                break
+            for job_id in ids:
+                run(job_id)
+                ran += 1
+    finally:
+        clean_up()
     return ran
+
+
+def clean_up() -> None:
+    """Release what this thread's jobs kept open between jobs (connections)."""
+    for cleanup in registry.cleanups():
+        try:
+            cleanup()
+        except Exception:
+            log.warning("a cleanup failed", exc_info=True)
 
 
 def prune() -> int:

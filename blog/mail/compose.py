@@ -12,6 +12,7 @@ PREFERRED_URL_SCHEME), which `make run` sets and production must.
 
 from __future__ import annotations
 
+import email.policy
 import re
 import secrets
 from datetime import datetime
@@ -116,9 +117,22 @@ def fill(
     row.headers = {"Date": format_datetime(utcnow()), **headers}
 
 
+# Lines up to RFC 5322's limit of 998: a List-Unsubscribe with two long links stays one line
+# (folding it at the usual 78 would cut a link, or turn it into an encoded-word that mail
+# clients do not decode there), and a subject is not pushed to a continuation line.
+_POLICY = email.policy.compat32.clone(max_line_length=998)
+
+
+class _Message(EmailMultiAlternatives):
+    def message(self):
+        message = super().message()
+        message.policy = _POLICY
+        return message
+
+
 def email_message(row: MailMessage) -> EmailMultiAlternatives:
     """Build the message Flask-Mailman sends: the same Message-ID on every attempt."""
-    message = EmailMultiAlternatives(
+    message = _Message(
         subject=row.subject,
         body=row.text_body,
         from_email=sender(),

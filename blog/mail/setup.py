@@ -25,3 +25,4 @@ def init_app(app: Flask) -> None:
     )
     registry.register_periodic("mail.prune", delivery.prune, minute="37", hour="3")
     registry.register_startup_note("mail", transport.destination)
+    registry.register_cleanup("mail", transport.close)

@@ -116,3 +116,10 @@ def send(message: EmailMessage) -> None:
 
 def _text(reply: bytes | str) -> str:
     return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+
+
+def close() -> None:
+    """Close this thread's connections to the mail server (a worker thread stopping)."""
+    for backend in getattr(_local, "backends", {}).values():
+        _close(backend)
+    _local.backends = {}
