@@ -7,6 +7,8 @@ worker process. Every message is read back from the server and parsed with the e
 
 from __future__ import annotations
 
+import email
+import email.policy
 import re
 from datetime import timedelta
 from email.utils import parseaddr
@@ -575,3 +577,86 @@ def test_a_failed_job_is_kept_shown_and_retried_from_the_back_office(app, client
     [mail] = smtp.wait_for(1)
     assert "Failed once." in mail.part("plain")
     assert parse(client.get("/admin/jobs")).xpath("//*[@id='jobs-failed']")[0].text == "0"
+
+
+# --- The htmx path, threading, and mail without a server --------------------------------------
+
+
+def test_subscribing_in_place_says_what_comes_next(app, client, smtp, post):
+    response = send_comment(
+        client,
+        post,
+        htmx=True,
+        author_name="Ada",
+        author_email="ada@example.org",
+        body="In place.",
+        subscribe="all",
+    )
+    assert response.status_code == 200
+    status = text(parse(response).xpath("//*[@id='comment-status']")[0])
+    assert status == (
+        "Your comment was posted. To get mail about this discussion, follow the link in the "
+        "message we are sending you."
+    )
+    # The fresh form offers the choice again, "No email" ticked (the same for every reader).
+    assert parse(response).xpath("//input[@name='subscribe'][@checked]/@value") == [""]
+    drain(app)
+    confirm(client, smtp.wait_for(1)[0])
+    response = send_comment(
+        client,
+        post,
+        htmx=True,
+        author_name="Ada",
+        author_email="ada@example.org",
+        body="Again.",
+        subscribe="replies",
+    )
+    status = text(parse(response).xpath("//*[@id='comment-status']")[0])
+    assert status.endswith("You will get mail about this discussion.")
+
+
+def test_a_posts_mails_form_one_thread_and_another_posts_another(app, client, smtp, post):
+    app.config["MAIL_HOURLY_LIMIT"] = 10
+    second = factories.post(app, "Another post")
+    subscribed_reader(app, client, smtp, post)
+    send_comment(
+        client,
+        second,
+        author_name="Ada",
+        author_email="ada@example.org",
+        body="Here too.",
+        subscribe="all",
+    )
+    other = app.test_client()
+    send_comment(other, post, author_name="Bo", body="One.")
+    send_comment(other, post, author_name="Cy", body="Two.")
+    send_comment(other, second, author_name="Di", body="Three.")
+    drain(app)
+    one, two, three = smtp.wait_for(3)
+    assert one["References"] == two["References"] == one["In-Reply-To"] == two["In-Reply-To"]
+    assert three["References"] != one["References"]
+    assert one["Subject"] == two["Subject"]  # clients that thread by subject agree
+    assert len({one["Message-ID"], two["Message-ID"], three["Message-ID"]}) == 3
+
+
+def test_without_a_mail_server_mail_is_written_to_eml_files(app_config, tmp_path):
+    config = {**app_config, "MAIL_SERVER": "", "MAIL_FILE_PATH": str(tmp_path / "mail")}
+    with app_outside_context(config) as app:
+        factories.writer(app)
+        post = factories.post(app, "Talking back")
+        client = app.test_client()
+        send_comment(
+            client,
+            post,
+            author_name="Ada",
+            author_email="ada@example.org",
+            body="To a file.",
+            subscribe="all",
+        )
+        drain(app)
+    [path] = (tmp_path / "mail").glob("*.eml")
+    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    assert message["To"] == "ada@example.org"
+    assert "Confirm your subscription" in message["Subject"]
+    assert "/subscriptions/confirm/" in message.get_body(("plain",)).get_content()
+    assert not list((tmp_path / "mail").glob("*.partial"))

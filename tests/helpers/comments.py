@@ -13,7 +13,7 @@ def send_comment(client, post, *, htmx: bool = False, **values: str):
     """
     page = client.get(path_of(post))
     assert page.status_code == 200, page.status_code
-    action, fields = form_fields(page, "http://localhost/", "//form[@id='comment-form']")
+    action, fields = form_fields(page, page.request.host_url, "//form[@id='comment-form']")
     data = dict(fields)
     data.update(values)
     headers = {"HX-Request": "true"} if htmx else {}

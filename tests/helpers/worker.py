@@ -37,6 +37,7 @@ class WorkerProcess:
             text=True,
         )
         self.lines: list[str] = []
+        self._printed = threading.Condition()
         self._ready = threading.Event()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -46,21 +47,39 @@ class WorkerProcess:
 
     def _read(self) -> None:
         for line in self.process.stdout:
-            self.lines.append(line)
+            with self._printed:
+                self.lines.append(line)
+                self._printed.notify_all()
             if line.startswith("Worker ready"):
                 self._ready.set()
         self._ready.set()  # it exited: stop waiting
+        with self._printed:
+            self._printed.notify_all()
 
     @property
     def output(self) -> str:
         return "".join(self.lines)
+
+    def wait_for_output(self, text: str, timeout: float = 30) -> None:
+        """Wait until the worker has printed a line containing text."""
+        with self._printed:
+            found = self._printed.wait_for(
+                lambda: any(text in line for line in self.lines) or self.process.poll() is not None,
+                timeout,
+            )
+        if not found or not any(text in line for line in self.lines):
+            raise AssertionError(f"the worker never printed {text!r}:\n{self.output}")
 
     def kill(self) -> None:
         """SIGKILL: no cleanup, as in a crash or a power cut."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
         self.process.wait(30)
+        self._close()
+
+    def _close(self) -> None:
         self._reader.join(5)
+        self.process.stdout.close()
 
     def stop(self) -> None:
         """Ctrl-C: running jobs finish, then it exits."""
@@ -70,4 +89,5 @@ class WorkerProcess:
                 self.process.wait(30)
             except subprocess.TimeoutExpired:
                 self.kill()
-        self._reader.join(5)
+                return
+        self._close()
