@@ -108,3 +108,17 @@ def test_subscribe_confirm_receive_and_unsubscribe_in_one_click(page, site, smtp
     page.locator("#unsubscribed-title").wait_for()
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Subscription.id))) == 0
+
+
+def test_the_choice_of_mail_moves_with_the_form(page, site):
+    app, base = site
+    factories.writer(app)
+    post = factories.post(app, "Talking back")
+    factories.comment(app, post, "Answer me.", author_name="Ada")
+    page.goto(base + path_of(post))
+    page.fill("#comment-author-email", "bo@example.org")
+    page.check("input[name='subscribe'][value='all']")
+    page.click("a.comment-reply")
+    page.locator("#comment-form-title", has_text="Reply").wait_for()
+    assert page.is_checked("input[name='subscribe'][value='all']")
+    assert page.input_value("#comment-author-email") == "bo@example.org"
