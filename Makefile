@@ -18,11 +18,18 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $@ $(VENV)/.installed-run
 
+# The background worker (mail, ...) runs beside the server, in a session of its own so that
+# Ctrl-C reaches it once, through the trap: it finishes its running jobs, then both are stopped.
+WITH_WORKER = setsid $(BIN)/flask --app wsgi worker & worker=$$!; \
+	trap 'kill -INT $$worker 2>/dev/null; wait $$worker' EXIT INT TERM;
+
+# Mails link to the blog at this address (Flask's SERVER_NAME); set BLOG_SERVER_NAME to change it.
+run: export BLOG_SERVER_NAME ?= $(HOST):$(PORT)
 run: $(VENV)/.installed-run
 	$(BIN)/flask --app wsgi db upgrade
 	$(BIN)/flask --app wsgi demo
 	$(BIN)/flask --app wsgi setup-link --base-url http://$(HOST):$(PORT)
-	$(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
+	$(WITH_WORKER) $(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
 
 node_modules/.package-lock.json: package-lock.json
 	-npm ci --no-audit --no-fund --loglevel=error

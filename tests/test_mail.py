@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from blog.discussion import DiscussionSettings, Moderation
 from blog.extensions import db
-from blog.jobs.models import Job, JobStatus
+from blog.jobs.models import Job
 from blog.mail.models import MailAddress, MailMessage, Subscription
 from blog.models import Comment, User, WriterNotify, utcnow
 from tests.helpers import factories
@@ -510,16 +510,17 @@ def test_an_address_the_server_refuses_fails_for_good_and_is_refused_next_time(
     )
     drain(app)
     with app.app_context():
-        failed = db.session.scalar(sa.select(Job).where(Job.status == JobStatus.FAILED))
-        assert failed.kind == "mail.send" and failed.attempts == 1  # 550: no retries
-        assert "550" in failed.last_error
+        mail = db.session.scalar(sa.select(MailMessage))
+        assert mail.status == "failed" and "550" in mail.error  # no retries: 5xx is final
         assert "550" in db.session.scalar(sa.select(MailAddress.bounced))
-    # The back office shows it, with its error.
+        assert db.session.scalar(sa.select(Job.status).where(Job.kind == "mail.send")) == "done"
+    # The back office shows it, with the server's answer, and can send it again.
     factories.writer(app)
     login(client)
     page = parse(client.get("/admin/jobs"))
-    row = page.xpath(f"//tr[@id='job-{failed.id}']")[0]
-    assert "Mail to nobody@example.org" in text(row) and "550" in text(row)
+    row = page.xpath(f"//tr[@id='mail-{mail.id}']")[0]
+    assert "nobody@example.org" in text(row) and "550" in text(row)
+    assert text(parse(client.get("/admin/")).xpath("//*[@id='stat-failed-jobs']")[0]) == "1"
     # The next comment naming the address is told so, in place, and keeps its text.
     response = send_comment(
         app.test_client(),
@@ -532,6 +533,47 @@ def test_an_address_the_server_refuses_fails_for_good_and_is_refused_next_time(
     assert response.status_code == 422
     assert "could not be delivered" in errors_by_field(response)["comment-author-email"]
     assert "Again." in response.get_data(as_text=True)
+    # The address is fixed on the server's side: Retry sends it.
+    smtp.refused.clear()
+    token = page.xpath("//form[@id='retry-mail-form']//input[@name='csrf_token']/@value")[0]
+    response = client.post("/admin/jobs/mail", data={"csrf_token": token, "ids": str(mail.id)})
+    assert response.status_code == 303
+    drain(app)
+    [received] = smtp.wait_for(1)
+    assert received.to == "nobody@example.org"
+    with app.app_context():
+        assert db.session.scalar(sa.select(MailAddress.bounced)) == ""
+
+
+def test_a_recipient_turned_away_for_now_waits_without_holding_up_the_others(
+    app, client, smtp, post
+):
+    subscribed_reader(app, client, smtp, post)
+    subscribed_reader(app, client, smtp, post, email="bo@example.org")
+
+    def greylist(envelope):
+        return (
+            "451 4.7.1 Greylisted, try again later"
+            if "ada@example.org" in envelope.rcpt_tos
+            else None
+        )
+
+    smtp.gate = greylist
+    send_comment(app.test_client(), post, author_name="Cy", body="For both.")
+    drain(app)
+    [mail] = smtp.wait_for(1)
+    assert mail.to == "bo@example.org"
+    with app.app_context():
+        later = db.session.scalar(
+            sa.select(Job).where(Job.kind == "mail.send", Job.status == "pending")
+        )
+        assert later.run_after > utcnow() and len(later.payload["messages"]) == 1
+        db.session.execute(sa.update(Job).where(Job.id == later.id).values(run_after=utcnow()))
+        db.session.commit()
+    smtp.gate = None
+    drain(app)
+    _, second = smtp.wait_for(2)
+    assert second.to == "ada@example.org"
 
 
 def test_smtp_down_comments_post_and_mail_goes_when_it_is_back(app, client, smtp, post):

@@ -15,7 +15,7 @@ from blog.admin.forms import AccountForm, ActionForm, SelectedForm
 from blog.extensions import db
 from blog.jobs import outbox, runner
 from blog.jobs.models import Job, JobStatus
-from blog.mail import subscriptions, tokens
+from blog.mail import delivery, subscriptions, tokens
 from blog.models import Post, User, WriterNotify, utcnow
 
 bp = Blueprint("mail", __name__)
@@ -121,6 +121,20 @@ def jobs():
         counts=counts,
         failed=failed,
         retrying=retrying,
+        failed_mail=delivery.failed_messages(),
         describe=runner.describe,
         now=utcnow(),
     )
+
+
+@bp.route("/admin/jobs/mail", methods=["POST"])
+def retry_mail():
+    """Send the ticked refused mails again (after the address or the server was fixed)."""
+    form = SelectedForm()
+    if form.validate_on_submit():
+        retried = delivery.retry_messages(form.ids.data)
+        db.session.commit()
+        flash(f"Queued again: {len(retried)} mail{'' if len(retried) == 1 else 's'}.")
+    else:
+        flash(" ".join(form.ids.errors) or "Nothing was changed.", "error")
+    return redirect(url_for(".jobs"), 303)

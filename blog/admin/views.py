@@ -38,7 +38,7 @@ from blog.discussion import DiscussionSettings, parse_blocklist
 from blog.extensions import db, limiter, login_manager
 from blog.htmx import is_htmx
 from blog.jobs import runner
-from blog.mail import subscriptions
+from blog.mail import delivery, subscriptions
 from blog.markdown import render_markdown
 from blog.models import Comment, CommentStatus, Post, PostStatus, utcnow
 
@@ -199,7 +199,7 @@ def dashboard():
         comment_counts=comment_counts,
         this_week=this_week,
         pending=pending,
-        failed_jobs=runner.failed_count(),
+        failed_jobs=runner.failed_count() + delivery.failed_count(),
     )
 
 

@@ -106,6 +106,7 @@ def run(job_id: int) -> datetime | None:
         _finish(job_id, JobStatus.PENDING, message, run_after=again)
         return again
     _finish(job_id, JobStatus.DONE, "")
+    log.info("job %s done: %s", job_id, describe)
     return None
 
 

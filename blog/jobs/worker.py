@@ -30,6 +30,9 @@ def worker_command(threads: int | None, drain: bool) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s worker %(levelname)s %(name)s: %(message)s"
     )
+    # huey says "executing run_job" for every task; the runner's own lines say what ran.
+    logging.getLogger("huey").setLevel(logging.WARNING)
+    logging.getLogger("huey.consumer").setLevel(logging.INFO)
     app = current_app._get_current_object()
     jobs = queue.current()
     for note in registry.startup_notes():

@@ -122,9 +122,13 @@ def message(
     return row
 
 
+# Messages per "mail.send" job: one SMTP connection sends a batch; two worker threads send two.
+BATCH = 50
+
+
 def store(rows: list[MailMessage]) -> list[int]:
-    """Insert composed messages (skipping those whose dedupe key exists), each with its
-    mail.send job, in one write transaction; return the new message ids."""
+    """Insert composed messages (skipping those whose dedupe key exists) and their mail.send
+    jobs (one per BATCH messages), in one write transaction; return the new message ids."""
     columns = [c.key for c in MailMessage.__table__.columns if c.key != "id"]
     new = []
     with write_transaction():
@@ -138,8 +142,9 @@ def store(rows: list[MailMessage]) -> list[int]:
                 statement = statement.on_conflict_do_nothing(index_elements=["dedupe"])
             message_id = db.session.scalar(statement.returning(MailMessage.id))
             if message_id is not None:
-                outbox.record("mail.send", {"message": message_id}, key=f"mail.send:{message_id}")
                 new.append(message_id)
+        for start in range(0, len(new), BATCH):
+            outbox.record("mail.send", {"messages": new[start : start + BATCH]})
     return new
 
 
@@ -188,23 +193,25 @@ def comment_published(job: Job) -> None:
         recipients[normalize(user.email)] = writer(
             user, "you asked for a mail about every new comment on your posts"
         )
-    rows = [
-        message(
-            MailKind.COMMENT,
-            recipient,
-            dedupe=recipient.dedupe(f"c{comment.id}"),
-            subject=f"New comment on “{post.title}”",
-            template="comment",
-            headers=compose.thread_headers(post),
-            post=post,
-            comment=comment,
-            comment_text=compose.text_of(comment.body_html),
-            comment_link=comment_url(comment, _external=True),
-            parent=comment.parent,
+    context = {
+        "subject": f"New comment on “{post.title}”",
+        "template": "comment",
+        "headers": compose.thread_headers(post),
+        "post": post,
+        "comment": comment,
+        "comment_text": compose.text_of(comment.body_html),
+        "comment_link": comment_url(comment, _external=True),
+        "parent": comment.parent,
+    }
+    everyone = list(recipients.values())
+    # Stored a batch at a time, so the first mails go out while the rest are being composed.
+    for start in range(0, len(everyone), BATCH):
+        store(
+            [
+                message(MailKind.COMMENT, r, dedupe=r.dedupe(f"c{comment.id}"), **context)
+                for r in everyone[start : start + BATCH]
+            ]
         )
-        for recipient in recipients.values()
-    ]
-    store(rows)
 
 
 def comment_held(job: Job) -> None:

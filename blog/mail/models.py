@@ -92,6 +92,7 @@ class MailStatus(enum.StrEnum):
     HELD = "held"  # over the hourly limit: goes out in the next digest
     DIGESTED = "digested"  # went out in a digest (digest_id)
     CANCELLED = "cancelled"  # no longer wanted (unsubscribed, comment removed...)
+    FAILED = "failed"  # refused by the server for good (error says why); kept for a retry
 
 
 class MailMessage(db.Model):
@@ -129,6 +130,8 @@ class MailMessage(db.Model):
     html_body: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     # Headers beyond From/To/Subject, fixed at composition (Date, threading, List-*).
     headers: so.Mapped[dict[str, Any]] = so.mapped_column(sa.JSON, default=dict)
+    # The server's last refusal of it ("550 No such user").
+    error: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     # The digest that carried it (a MailMessage id).
     digest_id: so.Mapped[int | None] = so.mapped_column()
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)

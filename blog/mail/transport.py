@@ -22,6 +22,12 @@ from blog.extensions import mail
 from blog.jobs.registry import PermanentError
 
 EML_BACKEND = "blog.mail.eml.EmailBackend"
+
+
+class Deferred(Exception):  # noqa: N818 (the server's own word for a 4xx: try later)
+    """The server turned this recipient or message away for now (4xx); the connection is fine."""
+
+
 _local = threading.local()
 
 
@@ -92,13 +98,13 @@ def send(message: EmailMessage) -> None:
             codes = [code for code, _reply in error.recipients.values()]
             if codes and all(code >= 500 for code in codes):
                 raise PermanentError(f"The mail server refused the address: {refusals}") from None
-            raise RuntimeError(f"The mail server refused the address for now: {refusals}") from None
+            raise Deferred(f"The mail server refused the address for now: {refusals}") from None
         except smtplib.SMTPDataError as error:
             _close(backend)
             reply = f"{error.smtp_code} {_text(error.smtp_error)}"
             if error.smtp_code >= 500:
                 raise PermanentError(f"The mail server refused the message: {reply}") from None
-            raise RuntimeError(f"The mail server refused the message for now: {reply}") from None
+            raise Deferred(f"The mail server refused the message for now: {reply}") from None
         except smtplib.SMTPException as error:  # sender refused, login failed...
             _close(backend)
             raise RuntimeError(f"The mail server answered: {error}") from None

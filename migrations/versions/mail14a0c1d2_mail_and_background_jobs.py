@@ -64,6 +64,7 @@ def upgrade():
     sa.Column('text_body', sa.Text(), nullable=False),
     sa.Column('html_body', sa.Text(), nullable=False),
     sa.Column('headers', sa.JSON(), nullable=False),
+    sa.Column('error', sa.Text(), nullable=False),
     sa.Column('digest_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('claimed_at', sa.DateTime(), nullable=True),

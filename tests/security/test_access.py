@@ -19,7 +19,6 @@ from tests.security.helpers import (
     state_changing_rules,
 )
 
-
 # POST routes exempt from CSRF by design, with what authorizes a request instead. Each is
 # checked below to refuse a request whose authorization is missing or forged.
 SIGNED_URL_ROUTES = {
