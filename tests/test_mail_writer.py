@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from blog.admin import auth
+from blog.discussion import DiscussionSettings, Moderation
 from blog.extensions import db
 from blog.jobs.models import Job
 from blog.mail.models import MailAddress, Subscription
@@ -20,6 +21,7 @@ from tests.helpers.comments import send_comment
 from tests.helpers.html import errors_by_field, form_fields, parse, text
 from tests.helpers.mail import app_outside_context, confirm, drain, link_to
 from tests.helpers.smtp import SMTPServer
+from tests.helpers.vnu import validate
 
 
 @pytest.fixture
@@ -273,3 +275,60 @@ def test_export_keeps_working_with_subscriptions(app, client, smtp, post, tmp_pa
     result = cli(app, "export", str(tmp_path / "blog.txt"))
     assert result.exit_code == 0, result.output
     assert "Exported 1 posts and 1 comments." in result.output
+
+
+# --- Valid HTML: the new pages, and the HTML part of every kind of mail -----------------------
+
+
+def test_mail_pages_and_mails_are_valid_html(app, client, smtp, post, tmp_path):
+    set_writer(app, email="nell@example.org", notify=WriterNotify.EACH)
+    reader = app.test_client()
+    send_comment(
+        reader,
+        post,
+        author_name="Ada",
+        author_email="ada@example.org",
+        body="Hello <em>there</em>.",
+        subscribe="all",
+    )
+    drain(app)
+    confirmation = [m for m in smtp.wait_for(2) if m.to == "ada@example.org"][0]
+    pages = {}
+    confirm_url = link_to(confirmation, "/subscriptions/confirm/")
+    pages["confirm"] = reader.get(confirm_url).get_data(as_text=True)
+    unsubscribe_url = link_to(confirmation, "/subscriptions/unsubscribe/")
+    pages["unsubscribe"] = reader.get(unsubscribe_url).get_data(as_text=True)
+    pages["manage"] = reader.get(link_to(confirmation, "/subscriptions/manage/")).get_data(
+        as_text=True
+    )
+    pages["bad link"] = reader.get(confirm_url + "x").get_data(as_text=True)
+    confirm(reader, confirmation)
+    pages["confirmed"] = reader.get(confirm_url).get_data(as_text=True)
+    with app.app_context():
+        DiscussionSettings(moderation=Moderation.HOLD_ALL).save()
+        db.session.commit()
+    send_comment(app.test_client(), post, author_name="Bo", body="Held.")
+    drain(app)
+    login(client)
+    [held_id] = [c for c in comment_ids(app)][1:]
+    for name, url in (
+        ("account", "/admin/account"),
+        ("jobs", "/admin/jobs"),
+        ("subscribers", f"/admin/posts/{post.id}/subscribers"),
+        ("comment", f"/admin/comments/{held_id}"),
+        ("dashboard", "/admin/"),
+        ("posts", "/admin/posts/"),
+    ):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        pages[name] = response.get_data(as_text=True)
+    pages["unsubscribed"] = reader.post(unsubscribe_url).get_data(as_text=True)
+    for n, received in enumerate(smtp.messages):
+        pages[f"mail {n} {received['Subject']}"] = received.part("html")
+    assert len(smtp.messages) >= 3  # confirmation, the writer's comment mail, the held one
+    assert validate(pages, tmp_path) == []
+
+
+def comment_ids(app) -> list[int]:
+    with app.app_context():
+        return list(db.session.scalars(sa.select(Comment.id).order_by(Comment.id)))
