@@ -258,3 +258,14 @@ def test_the_queue_lives_where_the_settings_say(app_config, tmp_path, redis_url)
             app.extensions["jobs"].huey.flush()
     with pytest.raises(ValueError, match="JOBS_STORAGE_URL"):
         queue.make_huey(type("App", (), {"config": {"JOBS_STORAGE_URL": "ftp://x"}})())
+
+
+def test_worker_drain_runs_what_is_due_and_says_where_mail_goes(app):
+    record(app, 1)
+    record(app, 2, run_after=utcnow() + timedelta(hours=1))  # not due: left for later
+    with app.app_context():
+        result = app.test_cli_runner().invoke(args=["worker", "--drain"])
+    assert result.exit_code == 0, result.output
+    assert "Mail: no MAIL_SERVER is configured" in result.output
+    assert "Ran 1 job(s); none is due now." in result.output
+    assert CALLS == [{"n": 1}]

@@ -23,7 +23,7 @@ from flask import current_app
 from flask_mailman import EmailMultiAlternatives
 
 from blog.extensions import db, write_transaction
-from blog.jobs import outbox, runner
+from blog.jobs import outbox
 from blog.jobs.models import Job
 from blog.jobs.registry import PermanentError, Postpone
 from blog.mail import compose, fanout, transport
@@ -64,27 +64,26 @@ def send(job: Job) -> None:
     """ "mail.send": send stored messages over one connection, each marked sent once accepted.
 
     A recipient the server refuses for good (5xx) fails alone: its message is kept as failed,
-    with the server's answer, for the back office, and the others go on. A recipient it turns
-    away for now (4xx) gets a job of its own, tried again later. A server that cannot be
-    reached fails the job, which is tried again later: what was sent stays sent.
+    with the server's answer, for the back office, and the others go on. One it turns away
+    for now (4xx, greylisting) is noted and the others go on; then the job fails, so it is
+    tried again later, when only what is still unsent goes. A server that cannot be reached
+    fails the job at once, the same way: what was sent stays sent.
     """
+    turned_away = []
     for message in _outgoing(job.payload["messages"]):
         try:
             _send_one(message)
         except PermanentError as refused:
             _failed(message.id, str(refused))
         except transport.Deferred as deferred:
+            turned_away.append(str(deferred))
             with write_transaction():
-                outbox.record(
-                    "mail.send",
-                    {"messages": [message.id]},
-                    run_after=utcnow() + runner.backoff(1),
-                )
-                db.session.execute(
-                    sa.update(MailMessage)
-                    .where(MailMessage.id == message.id)
-                    .values(error=str(deferred)[:2000])
-                )
+                _set(message.id, error=str(deferred)[:2000])
+    if turned_away:
+        raise transport.Deferred(
+            f"{len(turned_away)} of {len(job.payload['messages'])} mails were turned away for "
+            f"now and wait for the next attempt; the first: {turned_away[0]}"
+        )
 
 
 def _outgoing(ids: list[int]) -> list[Outgoing]:
