@@ -269,3 +269,17 @@ def test_worker_drain_runs_what_is_due_and_says_where_mail_goes(app):
     assert "Mail: no MAIL_SERVER is configured" in result.output
     assert "Ran 1 job(s); none is due now." in result.output
     assert CALLS == [{"n": 1}]
+
+
+def test_a_queue_that_cannot_be_reached_loses_no_job(app_config, caplog):
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = {**app_config, "JOBS_STORAGE_URL": f"redis://127.0.0.1:{port}/0"}
+    with app_outside_context(config) as app:
+        job_id = record(app)  # the change commits; queueing fails after it
+        assert "could not queue jobs" in caplog.text
+        with app.app_context():
+            assert runner.due_jobs() == [job_id]  # the sweep's list: it runs all the same
+            runner.run_due()
+        assert CALLS == [{"n": 1}]

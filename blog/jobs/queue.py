@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import huey
 from flask import Flask, current_app
@@ -54,7 +55,7 @@ def make_huey(app: Flask) -> tuple[huey.Huey, str]:
             url = f"sqlite:///{Path(app.instance_path) / QUEUE_FILE}"
     # Results are never read: every outcome is written to the job's row.
     if url.startswith(("redis://", "rediss://", "unix://")):
-        return huey.RedisHuey("blog", url=url, results=False), "Redis"
+        return huey.RedisHuey("blog", url=_with_timeouts(url), results=False), "Redis"
     if url.startswith("sqlite:///"):
         path = url.removeprefix("sqlite:///")
         queue = huey.Huey("blog", storage_class=_SqliteStorage, filename=path, results=False)
@@ -62,6 +63,17 @@ def make_huey(app: Flask) -> tuple[huey.Huey, str]:
     if url == "memory://":
         return huey.MemoryHuey("blog", results=False), "memory (this process only)"
     raise ValueError(f"JOBS_STORAGE_URL must be redis://..., sqlite:///... or empty, not {url!r}")
+
+
+def _with_timeouts(url: str) -> str:
+    """Bound how long a request may wait for Redis after its commit (redis-py waits for ever
+    by default, and an unreachable host holds a TCP connect for minutes): the job is in the
+    database anyway, and the sweep queues what could not be queued."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    query.setdefault("socket_connect_timeout", "2")
+    query.setdefault("socket_timeout", "5")
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 def init_app(app: Flask) -> None:
