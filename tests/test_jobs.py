@@ -267,6 +267,7 @@ def test_worker_drain_runs_what_is_due_and_says_where_mail_goes(app):
         result = app.test_cli_runner().invoke(args=["worker", "--drain"])
     assert result.exit_code == 0, result.output
     assert "Mail: no MAIL_SERVER is configured" in result.output
+    assert "SERVER_NAME is not set" in result.output  # mails could not link to the blog
     assert "Ran 1 job(s); none is due now." in result.output
     assert CALLS == [{"n": 1}]
 

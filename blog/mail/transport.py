@@ -40,17 +40,23 @@ def init_app(app: Flask) -> None:
 
 
 def destination() -> str:
-    """Say where mail goes, for the worker's first lines."""
+    """Say where mail goes, for the worker's first lines (and what stops it)."""
     config = current_app.config
+    warning = (
+        ""
+        if config.get("SERVER_NAME")
+        else "\nMail: SERVER_NAME is not set (BLOG_SERVER_NAME=blog.example.org): mails cannot "
+        "link to the blog, so they fail until it is set."
+    )
     if config["MAIL_BACKEND"] == EML_BACKEND:
         return (
             "Mail: no MAIL_SERVER is configured, so every message is written to "
-            f"{config['MAIL_FILE_PATH']}/*.eml instead of being sent."
+            f"{config['MAIL_FILE_PATH']}/*.eml instead of being sent." + warning
         )
     security = (
         " (TLS)" if config.get("MAIL_USE_TLS") else " (SSL)" if config.get("MAIL_USE_SSL") else ""
     )
-    return f"Mail: sent through {config['MAIL_SERVER']}:{config['MAIL_PORT']}{security}."
+    return f"Mail: sent through {config['MAIL_SERVER']}:{config['MAIL_PORT']}{security}." + warning
 
 
 def _backend():
