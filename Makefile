@@ -19,22 +19,31 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed-run
 
 # The site's own address (Flask's SERVER_NAME, PREFERRED_URL_SCHEME, TRUSTED_HOSTS): absolute
-# URLs never take the Host a request claims, and another Host gets 400.
-SITE = BLOG_SERVER_NAME=$(HOST):$(PORT) BLOG_PREFERRED_URL_SCHEME=http BLOG_TRUSTED_HOSTS='["$(HOST)"]'
+# URLs (pages, feeds, mails sent by the worker) never take the Host a request claims, and
+# another Host gets 400. Set BLOG_SERVER_NAME (and the others) to change them.
+run dev prepare: export BLOG_SERVER_NAME ?= $(HOST):$(PORT)
+run dev prepare: export BLOG_PREFERRED_URL_SCHEME ?= http
+run dev prepare: export BLOG_TRUSTED_HOSTS ?= ["$(HOST)"]
+
+# The background worker (mail, webmentions, image sizes) runs beside the server, in a session of
+# its own so that Ctrl-C reaches it once, through the trap: it finishes its running jobs, then
+# both are stopped.
+WITH_WORKER = setsid $(BIN)/flask --app wsgi worker & worker=$$!; \
+	trap 'kill -INT $$worker 2>/dev/null; wait $$worker' EXIT INT TERM;
 
 # Migrate, load the demo (into an empty blog only) and print the setup link while no account exists.
 prepare: $(VENV)/.installed-run
 	$(BIN)/flask --app wsgi db upgrade
 	$(BIN)/flask --app wsgi demo
-	$(SITE) $(BIN)/flask --app wsgi setup-link --base-url http://$(HOST):$(PORT)
+	$(BIN)/flask --app wsgi setup-link --base-url http://$(HOST):$(PORT)
 
 # Served the way production serves it: gunicorn with gunicorn.conf.py, on this address.
 run: prepare
-	$(SITE) GUNICORN_BIND=$(HOST):$(PORT) $(BIN)/gunicorn wsgi:app
+	$(WITH_WORKER) GUNICORN_BIND=$(HOST):$(PORT) $(BIN)/gunicorn wsgi:app
 
 # For working on the code: Flask's development server, which reloads when a file changes.
 dev: prepare
-	$(SITE) $(BIN)/flask --app wsgi run --debug --host $(HOST) --port $(PORT)
+	$(WITH_WORKER) $(BIN)/flask --app wsgi run --debug --host $(HOST) --port $(PORT)
 
 node_modules/.package-lock.json: package-lock.json
 	-npm ci --no-audit --no-fund --loglevel=error
@@ -56,11 +65,13 @@ pytest-passes:
 	if [ -n "$$BLOG_TEST_DATABASE_URL" ] || [ "$$CI" = true ]; then \
 	  BLOG_TEST_ENGINE=postgresql $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS); fi
 
-# wrk against gunicorn and nginx at 1,000 and 100,000 posts; see BENCHMARKS.md. The bench
-# reads the comment form as the load tests do (tests/helpers: html5lib), so it needs the test
-# extra: one form reader for both, not a second one that could drift from what the tests prove.
+# wrk against gunicorn and nginx at 1,000 and 100,000 posts, then mail (posting with a job
+# recorded, the worker's mails a second; it uses aiosmtpd, a test tool); see BENCHMARKS.md. The
+# bench reads the comment form as the load tests do (tests/helpers: html5lib), so it needs the
+# test extra: one form reader for both, not a second one that could drift from what they prove.
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python bench/bench_mail.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix .

@@ -50,15 +50,23 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # is a 404, never an OverflowError. Installed before any rule is added.
     app.url_map.converters["int"] = RowIdConverter
 
+    # Background jobs and mail: mail registers its kinds of job, then the queue is built.
+    from blog.jobs import queue
+    from blog.mail import setup as mail_setup
+
+    mail_setup.init_app(app)
+    queue.init_app(app)
+
     # Package __init__ files import nothing (so no import cycles through them): the blueprints
     # are taken from their views modules.
     from blog.admin.views import bp as admin_bp
     from blog.comments.views import bp as comments_bp
     from blog.feeds.views import bp as feeds_bp
+    from blog.mail.views import bp as subscriptions_bp
     from blog.porting.views import bp as porting_bp
     from blog.posts.views import bp as posts_bp
 
-    for blueprint in (posts_bp, comments_bp, feeds_bp, admin_bp, porting_bp):
+    for blueprint in (posts_bp, comments_bp, feeds_bp, admin_bp, porting_bp, subscriptions_bp):
         app.register_blueprint(blueprint)
 
     if app.config["BENCH_ROUTES"]:

@@ -11,10 +11,12 @@ from pathlib import Path
 
 import click
 import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
 from flask import Flask, current_app, url_for
 
 from blog.demo import load_demo
 from blog.extensions import db
+from blog.jobs.worker import worker_command
 from blog.porting.entries import FormatError
 from blog.porting.oldurls import read_list
 from blog.porting.rescue import rescue_report
@@ -44,7 +46,13 @@ def _read_password() -> str:
 @click.command("create-admin")
 @click.argument("username")
 @click.option("--display-name", default="", help="The name shown on posts (default: unchanged).")
-def create_admin_command(username: str, display_name: str) -> None:
+@click.option(
+    "--email",
+    default="",
+    metavar="ADDRESS",
+    help="Where notifications about comments go (default: unchanged).",
+)
+def create_admin_command(username: str, display_name: str, email: str) -> None:
     """Create the account USERNAME, or set a new password for it.
 
     The password is asked twice without echo, or read from standard input when it is a pipe.
@@ -54,14 +62,22 @@ def create_admin_command(username: str, display_name: str) -> None:
     username = username.strip()
     if not username or len(username) > 64 or any(c.isspace() for c in username):
         raise click.UsageError("USERNAME must be 1 to 64 characters without spaces.")
+    email = email.strip()
+    if email:
+        try:
+            validate_email(email, check_deliverability=False)
+        except EmailNotValidError as error:
+            raise click.BadParameter(str(error), param_hint="--email") from None
     password = _read_password()
     problem = password_problem(password, username)
     if problem:
         raise click.ClickException(f"Password refused: {problem}")
-    user, done = save_account(username, display_name.strip(), password)
+    user, done = save_account(username, display_name.strip(), password, email)
     said = f"Account {done} {user.username!r} ({user.display_name})."
     db.session.commit()  # the new password also ended every login of the account
     click.echo(f"{said} Every login of the account has ended; log in at /login.")
+    if user.email:
+        click.echo(f"Notifications about comments go to {user.email}.")
 
 
 @click.command("setup-link")
@@ -292,3 +308,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(export_command)
     app.cli.add_command(backup_command)
     app.cli.add_command(bench_data_command)
+    app.cli.add_command(worker_command)

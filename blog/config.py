@@ -79,3 +79,45 @@ class Defaults:
     PROXY_FIX_X_PREFIX = 0
     # Strict-Transport-Security max-age, sent only on HTTPS requests; 0 = never send it.
     HSTS_MAX_AGE = 60 * 60 * 24 * 365
+
+    # --- Background jobs (blog/jobs): huey runs them, `flask --app wsgi worker` is the worker ---
+    # Where huey keeps its queue: "" = an SQLite file in instance/ (jobs-queue.sqlite), or
+    # "redis://host:6379/1" (the Redis the rate limits may use), or "sqlite:////path/file".
+    # Under TESTING an empty value means an in-memory queue, so tests never fill instance/.
+    JOBS_STORAGE_URL = ""
+    # Worker threads of `flask worker` (each sends mail over its own SMTP connection).
+    JOBS_WORKER_THREADS = 2
+    # A failing job is tried again after 30 s, 1 min, 2 min... (at most an hour apart), then
+    # kept as failed for the back office after this many attempts (about 9 hours in all).
+    JOBS_MAX_ATTEMPTS = 15
+    JOBS_RETRY_SECONDS = 30
+    JOBS_RETRY_MAX_SECONDS = 3600
+    # A running job whose worker died is taken up again after this long (at once when the dead
+    # worker ran on this machine: `flask worker` checks its process id when it starts).
+    JOBS_LEASE_SECONDS = 600
+    # The longest an idle worker waits between looks at an SQLite queue (Redis wakes it at once).
+    JOBS_POLL_SECONDS = 1.0
+    # Finished jobs and sent mail are deleted after this many days (failed ones are kept).
+    JOBS_KEEP_DAYS = 30
+
+    # --- Email (blog/mail): Flask-Mailman, with Flask-Mail's key names ---
+    # No MAIL_SERVER: every message is written to MAIL_FILE_PATH (instance/mail/) as an .eml file.
+    MAIL_SERVER = ""
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False
+    MAIL_USE_SSL = False
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    # "Field Notes <blog@example.org>"; empty: the site title at blog@<SERVER_NAME's host>.
+    MAIL_DEFAULT_SENDER: str | None = None
+    # Seconds to wait for the SMTP server before the attempt fails and is retried later.
+    MAIL_TIMEOUT = 30
+    # At most this many mails to one address in an hour; the rest wait and go as one digest.
+    MAIL_HOURLY_LIMIT = 10
+    # How long a subscription's confirmation link works (seconds).
+    MAIL_CONFIRM_MAX_AGE = 7 * 24 * 3600
+    # The hour (UTC) of the writer's daily digest, for a writer who chose one.
+    MAIL_DIGEST_HOUR = 7
+    # The mailto: of List-Unsubscribe (requests arrive there for a person to act on in the
+    # back office); empty: the sender's address.
+    MAIL_UNSUBSCRIBE_ADDRESS = ""

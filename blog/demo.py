@@ -223,6 +223,7 @@ def load_demo() -> int:
                 body=text,
                 created_at=published + timedelta(minutes=minutes),
                 user_id=author.id if name == AUTHOR["display_name"] else None,
+                notify=False,
             )
         post.comments_open = is_open
     title, body = DRAFT

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 import sqlalchemy as sa
-from flask import Flask, has_request_context, request
+from flask import Flask, g, has_app_context, has_request_context, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
+from flask_mailman import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
@@ -25,6 +28,8 @@ migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address)
+# Configured by blog.mail.transport.init_app (which picks SMTP or .eml files first).
+mail = Mail()
 
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -61,11 +66,35 @@ def takes_write_lock() -> bool:
     """Return True when the transaction about to begin may write: a POST-like request or a command.
 
     Page views read concurrently in WAL mode. Anything else (a test body, a thread outside
-    a request) begins deferred, so a read there never holds the write lock and blocks the server.
+    a request) begins deferred, so a read there never holds the write lock and blocks the server,
+    unless it runs inside write_transaction() (the background worker's writes).
     """
+    if has_app_context() and g.get("write_transaction"):
+        return True
     if has_request_context():
         return request.method not in READ_ONLY_METHODS
     return click.get_current_context(silent=True) is not None
+
+
+@contextmanager
+def write_transaction() -> Iterator[None]:
+    """Run the block as one transaction that takes SQLite's write lock up front, then commit.
+
+    For code outside requests and commands (the worker's threads): their reads begin deferred,
+    and a deferred transaction that writes after another writer committed fails at once with
+    "database is locked". Any transaction still open is committed first, so the flag decides
+    how the block's own transaction begins. On an error the block's changes are rolled back.
+    """
+    db.session.commit()
+    g.write_transaction = True
+    try:
+        yield
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    finally:
+        g.write_transaction = False
 
 
 def _tune_sqlite(engine: sa.Engine, busy_timeout_ms: int) -> None:

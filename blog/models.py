@@ -51,6 +51,15 @@ class CommentStatus(enum.StrEnum):
     SPAM = "spam"
 
 
+class WriterNotify(enum.StrEnum):
+    """Which comments the writer hears about by mail (held ones always, but with NONE)."""
+
+    HELD = "held"  # only comments held for moderation
+    EACH = "each"  # every new comment, one mail each
+    DAILY = "daily"  # held ones at once, and a daily digest of the day's comments
+    NONE = "none"  # no mail about comments
+
+
 post_tags = sa.Table(
     "post_tags",
     db.metadata,
@@ -66,6 +75,12 @@ class User(UserMixin, db.Model):
     display_name: so.Mapped[str] = so.mapped_column(sa.String(120))
     password_hash: so.Mapped[str] = so.mapped_column(sa.String(256))
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    # Where the writer's notifications go (blog.mail); "" = none. A new address waits in
+    # email_pending until a link sent to it is followed.
+    email: so.Mapped[str] = so.mapped_column(sa.String(254), default="", server_default="")
+    email_pending: so.Mapped[str] = so.mapped_column(sa.String(254), default="", server_default="")
+    # Which comments the writer hears about by mail (WriterNotify).
+    notify: so.Mapped[str] = so.mapped_column(sa.String(16), default="held", server_default="held")
 
     posts: so.WriteOnlyMapped[Post] = so.relationship(back_populates="author")
     logins: so.WriteOnlyMapped[Login] = so.relationship(

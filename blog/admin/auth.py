@@ -77,8 +77,13 @@ def forget_setup_token() -> None:
         db.session.delete(row)
 
 
-def save_account(username: str, display_name: str, password: str) -> tuple[User, str]:
+def save_account(
+    username: str, display_name: str, password: str, email: str = ""
+) -> tuple[User, str]:
     """Create or reset the account username; return it and what happened (the caller commits).
+
+    email, when given, becomes the address of the writer's notifications (typed by the writer
+    on the setup page or in a shell: no confirmation mail).
 
     While nobody can log in yet, a new account takes over the passwordless demo author, so the
     demo posts become the writer's.
@@ -96,6 +101,9 @@ def save_account(username: str, display_name: str, password: str) -> tuple[User,
             db.session.add(user)
     if display_name:
         user.display_name = display_name
+    if email:
+        user.email = email.strip()
+        user.email_pending = ""
     user.set_password(password)
     forget_setup_token()
     db.session.flush()

@@ -8,6 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
+    EmailField,
     HiddenField,
     IntegerField,
     PasswordField,
@@ -21,6 +22,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
+    Email,
     EqualTo,
     InputRequired,
     Length,
@@ -33,7 +35,24 @@ from wtforms.validators import (
 from blog.admin.auth import password_problem
 from blog.bounds import row_id
 from blog.discussion import MODERATION_LABELS
-from blog.models import utcnow
+from blog.models import WriterNotify, utcnow
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
+def email_field(description: str) -> EmailField:
+    return EmailField(
+        "Email",
+        filters=[_strip],
+        validators=[
+            Optional(),
+            Length(max=254, message="An email address has at most 254 characters."),
+            Email("Enter an email address like name@example.org."),
+        ],
+        description=description,
+    )
 
 
 class LoginForm(FlaskForm):
@@ -59,6 +78,10 @@ class SetupForm(FlaskForm):
         "Display name",
         validators=[DataRequired(), Length(max=120)],
         description="Shown on your posts and replies.",
+    )
+    email = email_field(
+        "Where the blog tells you about comments awaiting moderation. Optional: you can add "
+        "it later, under Account."
     )
     password = PasswordField(
         "Password",
@@ -223,3 +246,34 @@ class DiscussionForm(FlaskForm):
         "Refuse the same comment twice on a post from the same person within a day",
     )
     submit = SubmitField("Save settings")
+
+
+NOTIFY_LABELS = {
+    WriterNotify.HELD: "Only comments awaiting moderation",
+    WriterNotify.EACH: "Every new comment, one mail each (and those awaiting moderation)",
+    WriterNotify.DAILY: "Comments awaiting moderation at once, and a digest of the day's comments",
+    WriterNotify.NONE: "No mail about comments",
+}
+
+
+class AccountForm(FlaskForm):
+    email = email_field(
+        "A new address gets a mail with a link; it is used once you follow the link. "
+        "Empty: no mail at all."
+    )
+    notify = RadioField(
+        "Mail me about",
+        choices=[SelectChoice(str(k), v) for k, v in NOTIFY_LABELS.items()],
+        validators=[InputRequired()],
+    )
+    submit = SubmitField("Save")
+
+
+class SelectedForm(FlaskForm):
+    """Rows ticked in a back office table (subscribers to remove, jobs to retry)."""
+
+    ids = SelectMultipleField("Selected", coerce=int, validate_choice=False)
+
+    def validate_ids(self, field: SelectMultipleField) -> None:
+        if not field.data:
+            raise ValidationError("Select at least one row.")

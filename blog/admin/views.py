@@ -33,16 +33,21 @@ from blog.admin.forms import (
     ReplyForm,
     SetupForm,
 )
+from blog.admin.notifications import bp as notifications_bp
 from blog.bounds import page_number
 from blog.comments import store
 from blog.content import parse_tag_list, save_post, slugify
 from blog.discussion import DiscussionSettings, parse_blocklist
 from blog.extensions import db, limiter, login_manager
 from blog.htmx import is_htmx
+from blog.jobs import runner
+from blog.mail import delivery, subscriptions
 from blog.markdown import render_markdown
 from blog.models import Comment, CommentStatus, Post, PostStatus, utcnow
 
 bp = Blueprint("admin", __name__)
+# The mail pages (account, subscribers, failed jobs): admin.mail.*, behind the same login.
+bp.register_blueprint(notifications_bp)
 
 # The only endpoints of this blueprint a reader without a session may reach.
 PUBLIC_ENDPOINTS = frozenset({"admin.login", "admin.logout", "admin.setup"})
@@ -71,7 +76,9 @@ def require_login():
         flash("Your session has ended: log in again, then repeat what you were doing.")
         back = urlsplit(request.referrer or "")
         page = back.path if back.netloc == request.host else ""
-        return redirect(url_for("admin.login", next=auth.safe_next(page) or url_for(".dashboard")))
+        return redirect(
+            url_for("admin.login", next=auth.safe_next(page) or url_for("admin.dashboard"))
+        )
     return login_manager.unauthorized()
 
 
@@ -212,7 +219,9 @@ def setup():
         return render_template("admin/setup.html", form=form)
     if not form.validate_on_submit():
         return render_template("admin/setup.html", form=form), 422
-    user, _ = auth.save_account(form.username.data, form.display_name.data, form.password.data)
+    user, _ = auth.save_account(
+        form.username.data, form.display_name.data, form.password.data, form.email.data or ""
+    )
     sessions.start_login(user, remember=False)
     db.session.commit()
     flash(f"Welcome, {user.display_name}. Your account is ready; the setup link is gone.")
@@ -249,6 +258,7 @@ def dashboard():
         comment_counts=comment_counts,
         this_week=this_week,
         pending=pending,
+        failed_jobs=runner.failed_count() + delivery.failed_count(),
     )
 
 
@@ -279,7 +289,12 @@ def posts():
         ).all()
     )
     return render_template(
-        "admin/posts.html", page=page, pending=pending, status=status, now=utcnow()
+        "admin/posts.html",
+        page=page,
+        pending=pending,
+        subscriber_counts=subscriptions.counts_by_post(ids),
+        status=status,
+        now=utcnow(),
     )
 
 
@@ -420,6 +435,20 @@ def comments():
         counts=counts,
         statuses=QUEUE_STATUSES,
         bulk=BulkForm(),
+        action_form=ActionForm(),
+        reply_form=ReplyForm(),
+    )
+
+
+@bp.route("/admin/comments/<int:comment_id>")
+def comment(comment_id: int):
+    """Show one comment with its actions: where the moderation mail's link leads."""
+    comment = db.get_or_404(Comment, comment_id)
+    return render_template(
+        "admin/comment.html",
+        comment=comment,
+        counts=comment_counts_by_status(),
+        statuses=QUEUE_STATUSES,
         action_form=ActionForm(),
         reply_form=ReplyForm(),
     )

@@ -5,7 +5,8 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, StringField, TextAreaField
+from wtforms import BooleanField, EmailField, HiddenField, RadioField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from blog.bounds import MAX_ROW_ID
@@ -47,6 +48,11 @@ def _http_url(form: FlaskForm, field: StringField) -> None:
 def _newlines(value: str | None) -> str | None:
     """Count a line break as one character, as the textarea's maxlength does."""
     return value.replace("\r\n", "\n") if isinstance(value, str) else value
+
+
+def _subscribe(value: str | None) -> str:
+    """Keep "replies" or "all"; anything else (nothing, a value of another form) means none."""
+    return value if value in ("replies", "all") else ""
 
 
 def _parent_id(value: str | None) -> int | None:
@@ -108,9 +114,31 @@ class CommentForm(FlaskForm):
     remember = BooleanField(
         "Remember my name, email and website on this browser", id="comment-remember"
     )
+    # Mail about this discussion (blog.mail): the first mail to an address asks to confirm it.
+    subscribe = RadioField(
+        "Email me",
+        id="comment-subscribe",
+        choices=[
+            SelectChoice("", "No email, thanks"),
+            SelectChoice("replies", "Email me replies to my comment"),
+            SelectChoice("all", "Email me every new comment on this post"),
+        ],
+        default="",
+        filters=[_subscribe],
+        validate_choice=False,
+    )
     parent_id = HiddenField(filters=[_parent_id])
     # Spam defences (blog.comments.spam): a field people never see, and when the form was shown.
     subject = StringField(
         "Leave this field empty: it is a trap for robots", id="comment-subject", filters=[_strip]
     )
     issued = HiddenField(id="comment-issued")
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        if self.subscribe.data and not self.author_email.data and not self.author_email.errors:
+            self.author_email.errors = [
+                "Enter your email address to get comments by email, or choose “No email”."
+            ]
+            ok = False
+        return ok

@@ -7,6 +7,8 @@ right here and only here: add, approve, hold, spam, delete, edit, import and re-
 end in _changed(), so a new kind of write cannot forget them and serve stale comments.
 
 The caller commits; nothing here does, so a change and its consequences share a transaction.
+That includes the mail a change causes: blog.mail.notify records its jobs here (a comment held
+for moderation, a comment published now or approved later), never in a view.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from blog.extensions import db
+from blog.mail import notify as mail
 from blog.models import Comment, CommentStatus, Post, utcnow
 from blog.sanitize import clean_comment
 
@@ -36,8 +39,12 @@ def add_comment(
     user_agent: str = "",
     user_id: int | None = None,
     reason: str = "",
+    notify: bool = True,
 ) -> Comment:
-    """Sanitize and store a comment on post; replies to a reply attach to its top-level comment."""
+    """Sanitize and store a comment on post; replies to a reply attach to its top-level comment.
+
+    notify=False for comments that are not news (imported, demo): no mail is recorded for them.
+    """
     if parent is not None and parent.parent_id is not None:
         parent = db.session.get(Comment, parent.parent_id) or parent
     comment = Comment(
@@ -60,6 +67,8 @@ def add_comment(
         # One more, counted without a query: posting is the hot write.
         post.comment_count = (post.comment_count or 0) + 1
     post.touch()
+    if notify:
+        mail.comment_added(comment)
     return comment
 
 
@@ -69,6 +78,7 @@ def set_status(comments: Iterable[Comment], status: str) -> None:
     for comment in changed:
         comment.status = status
     _changed({c.post for c in changed})
+    mail.status_changed(changed)
 
 
 def delete(comments: Iterable[Comment]) -> None:

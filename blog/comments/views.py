@@ -38,6 +38,7 @@ from blog.comments.section import (
 from blog.errors import size_words
 from blog.extensions import db, limiter
 from blog.htmx import is_htmx, retarget
+from blog.mail import subscriptions
 from blog.models import Comment, CommentStatus, Post
 from blog.permalinks import POST_PATH, get_public_post, post_url
 from blog.posts.page import render_post_page
@@ -79,6 +80,11 @@ def create(year: int, month: int, slug: str):
         form.body.errors = [DUPLICATE.format(held=held)]
         form.parent_id.data = parent.id if parent else None
         return _form_again(post, form, 409)
+    refused = subscriptions.refusal(form.author_email.data) if form.subscribe.data else None
+    if refused:
+        form.author_email.errors = [refused]
+        form.parent_id.data = parent.id if parent else None
+        return _form_again(post, form, 422)
     status, reason = spam.assess(post, form, request)
     comment = store.add_comment(
         post,
@@ -93,6 +99,11 @@ def create(year: int, month: int, slug: str):
         user_agent=request.user_agent.string,
         user_id=current_user.id if current_user.is_authenticated else None,
     )
+    subscribed = None
+    if form.subscribe.data and comment.status != CommentStatus.SPAM:
+        subscribed = subscriptions.subscribe(
+            form.author_email.data, post, comment, form.subscribe.data
+        ).confirmed
     db.session.commit()
     author = author_of(form) if form.remember.data else None
     if is_htmx():
@@ -107,6 +118,7 @@ def create(year: int, month: int, slug: str):
                 comment=comment,
                 new_comments=news,
                 last_id=max([after or 0, *(c.id for c in news if c.status == "approved")]),
+                subscribed=subscribed,
                 # The fresh form keeps who is writing; only the comment is cleared.
                 form=new_form(post, author=author_of(form), remember=bool(author)),
             )

@@ -377,6 +377,7 @@ class _Importer:
                     created_at=created,
                     ip=parsed.ip.strip()[:45],
                     reason="imported" if parsed.status != "approved" else "",
+                    notify=False,
                 )
                 seen[key] = comment
                 self.report.comments[parsed.status] += 1

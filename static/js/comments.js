@@ -70,6 +70,7 @@
         if (input) moving[name] = input.value;
       });
       if (current.elements.remember) moving.remember = current.elements.remember.checked;
+      if (current.elements.subscribe) moving.subscribe = current.elements.subscribe.value;
     }
   });
 
@@ -120,6 +121,7 @@
       if (input && moving[name]) input.value = moving[name];
     });
     if (current.elements.remember && moving.remember) current.elements.remember.checked = true;
+    if (current.elements.subscribe && moving.subscribe) current.elements.subscribe.value = moving.subscribe;
     moving = null;
     current.elements.body.focus();
   });

@@ -17,11 +17,20 @@ from tests.helpers.routes import (
     state_changing_rules,
 )
 
+# POST routes exempt from CSRF by design, with what authorizes a request instead. Each is
+# checked below to refuse a request whose authorization is missing or forged.
+SIGNED_URL_ROUTES = {
+    # RFC 8058 one-click unsubscribe: mail clients POST with no cookies (so no CSRF token);
+    # the signed token in the URL is the authorization.
+    "subscriptions.unsubscribe",
+}
+
 
 def refused_without_token(app: Flask, client, rules: list[Rule]) -> list[str]:
     """Return the state-changing rules that did NOT refuse a request without a CSRF token."""
     values = sample_values(app)
     failures = []
+    rules = [rule for rule in rules if rule.endpoint not in SIGNED_URL_ROUTES]
     for rule, url in rule_urls(app, rules, values):
         for method in sorted(rule.methods & {"POST", "PUT", "PATCH", "DELETE"}):
             for headers in ({}, {"X-CSRFToken": "not-a-valid-token"}):
@@ -43,6 +52,16 @@ def test_every_state_changing_route_refuses_a_post_without_token(app, client, de
         token = csrf_token(client, "/")
         response = client.post(url, data={"csrf_token": token}, headers={"X-CSRFToken": token})
         assert "could not be sent" not in main_text(response.data), url
+
+
+def test_signed_url_routes_refuse_a_forged_signature(app, client, demo):
+    """The routes without a CSRF token refuse a URL whose signed token is forged or missing."""
+    rules = [r for r in state_changing_rules(app) if r.endpoint in SIGNED_URL_ROUTES]
+    assert {r.endpoint for r in rules} == SIGNED_URL_ROUTES
+    for _rule, url in rule_urls(app, rules, {"token": "eyJhIjoxLCJrIjoieCIsInAiOjB9.forged"}):
+        response = client.post(url, data={"List-Unsubscribe": "One-Click"})
+        assert response.status_code == 400, url
+        assert "This link does not work" in main_text(response.data), url
 
 
 def test_csrf_walker_catches_an_unprotected_route(app, client, demo):

@@ -1,0 +1,58 @@
+"""Mail in tests: the app as production runs it, running the jobs, reading and following links."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from flask import Flask
+
+from blog import create_app
+from blog.extensions import db
+from blog.jobs import runner
+from tests.helpers.html import parse, text
+from tests.helpers.smtp import Received
+
+
+@contextmanager
+def app_outside_context(config: dict) -> Iterator[Flask]:
+    """The app with no app context pushed: each request and each `with app.app_context()`
+    has its own, so no transaction outlives the request that opened it (as in production)."""
+    app = create_app(config)
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+
+
+def drain(app: Flask) -> int:
+    """Run every due job in this process, as `flask --app wsgi worker --drain` does."""
+    with app.app_context():
+        return runner.run_due()
+
+
+def links(text_part: str) -> list[str]:
+    return re.findall(r"https?://[^\s<>]+", text_part)
+
+
+def link_to(received: Received, path: str, host: str = "http://localhost") -> str:
+    """Return the first link in the mail's text part whose path starts with path."""
+    body = received.part("plain")
+    found = [url for url in links(body) if url.startswith(host + path)]
+    assert found, f"no link to {path} in:\n{body}"
+    return found[0]
+
+
+def confirm(client, received: Received, host: str = "http://localhost") -> None:
+    """Follow a confirmation mail's link and press the button on its page."""
+    url = link_to(received, "/subscriptions/confirm/", host)
+    page = client.get(url)
+    assert page.status_code == 200, page.status_code
+    token = parse(page).xpath(
+        "//form[@class='subscription-form']//input[@name='csrf_token']/@value"
+    )
+    response = client.post(url, data={"csrf_token": token[0]})
+    assert response.status_code == 200, response.status_code
+    assert "Confirmed" in text(parse(response).xpath("//h1")[0])
