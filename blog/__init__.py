@@ -46,8 +46,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # Background jobs and mail: mail registers its kinds of job, then the queue is built.
     from blog.jobs import queue
     from blog.mail import setup as mail_setup
+    from blog.webmention import setup as webmention_setup
 
     mail_setup.init_app(app)
+    webmention_setup.init_app(app)
     queue.init_app(app)
 
     # Package __init__ files import nothing (so no import cycles through them): the blueprints
