@@ -60,8 +60,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from blog.mail.views import bp as subscriptions_bp
     from blog.porting.views import bp as porting_bp
     from blog.posts.views import bp as posts_bp
+    from blog.webmention.views import bp as webmention_bp
 
-    for blueprint in (posts_bp, comments_bp, feeds_bp, admin_bp, porting_bp, subscriptions_bp):
+    blueprints = (posts_bp, comments_bp, feeds_bp, admin_bp, porting_bp, subscriptions_bp)
+    for blueprint in (*blueprints, webmention_bp):
         app.register_blueprint(blueprint)
 
     if app.config["BENCH_ROUTES"]:

@@ -585,5 +585,5 @@ def test_comment_html_is_sanitized_and_names_escaped(client, post):
     assert not article.xpath(".//a[starts-with(@href, 'javascript')]")
     assert (
         '<img src=x onerror="alert(1)">'
-        in article.xpath(".//span[@class='comment-author p-author']")[0].text_content()
+        in article.xpath(".//span[@class='comment-author p-author h-card']")[0].text_content()
     )

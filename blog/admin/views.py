@@ -33,6 +33,7 @@ from blog.admin.forms import (
 )
 from blog.admin.notifications import bp as notifications_bp
 from blog.comments import store
+from blog.content import delete_post as delete_post_and_comments
 from blog.content import parse_tag_list, save_post, slugify
 from blog.discussion import DiscussionSettings, parse_blocklist
 from blog.extensions import db, limiter, login_manager
@@ -41,6 +42,7 @@ from blog.jobs import runner
 from blog.mail import subscriptions
 from blog.markdown import render_markdown
 from blog.models import Comment, CommentStatus, Post, PostStatus, utcnow
+from blog.webmention import send as webmentions
 
 bp = Blueprint("admin", __name__)
 # The mail pages (account, subscribers, failed jobs): admin.mail.*, behind the same login.
@@ -71,7 +73,9 @@ def require_login():
         flash("Your session has ended: log in again, then repeat what you were doing.")
         back = urlsplit(request.referrer or "")
         page = back.path if back.netloc == request.host else ""
-        return redirect(url_for("admin.login", next=auth.safe_next(page) or url_for("admin.dashboard")))
+        return redirect(
+            url_for("admin.login", next=auth.safe_next(page) or url_for("admin.dashboard"))
+        )
     return login_manager.unauthorized()
 
 
@@ -270,7 +274,9 @@ def _editor(post: Post):
             slug=form.slug.data or "",
             excerpt=form.excerpt.data or "",
             comments_open=form.comments_open.data,
+            in_reply_to=form.in_reply_to.data or "",
         )
+        webmentions.post_saved(post)  # tell the pages it links to, after the commit
         db.session.commit()
         flash(_saved_message(post, action, is_new))
         return redirect(url_for("admin.edit_post", post_id=post.id), code=303)
@@ -336,7 +342,8 @@ def delete_post(post_id: int):
     form = ActionForm()
     if form.validate_on_submit():
         title = post.title
-        db.session.delete(post)
+        webmentions.post_deleted(post)  # the pages it linked to hear that it is gone (410)
+        delete_post_and_comments(post)
         db.session.commit()
         flash(f"Deleted “{title}” and its comments.")
         return redirect(url_for("admin.posts"), code=303)
