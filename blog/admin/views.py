@@ -32,6 +32,7 @@ from blog.admin.forms import (
     SetupForm,
 )
 from blog.admin.notifications import bp as notifications_bp
+from blog.admin.webmentions import bp as webmentions_bp
 from blog.comments import store
 from blog.content import delete_post as delete_post_and_comments
 from blog.content import parse_tag_list, save_post, slugify
@@ -47,6 +48,8 @@ from blog.webmention import send as webmentions
 bp = Blueprint("admin", __name__)
 # The mail pages (account, subscribers, failed jobs): admin.mail.*, behind the same login.
 bp.register_blueprint(notifications_bp)
+# Webmentions received (admin.webmentions.*), behind the same login.
+bp.register_blueprint(webmentions_bp)
 
 # The only endpoints of this blueprint a reader without a session may reach.
 PUBLIC_ENDPOINTS = frozenset({"admin.login", "admin.logout", "admin.setup"})
