@@ -30,7 +30,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from email.message import Message
 from urllib.parse import urlencode, urljoin, urlsplit
@@ -385,37 +385,50 @@ def _read(
 
 # --- Headers and encodings --------------------------------------------------------------------
 
-_LINK_VALUE = re.compile(r"\s*<([^>]*)>\s*((?:;\s*[^;,\"]+(?:=(?:\"[^\"]*\"|[^;,\"]*))?\s*)*)")
-_LINK_PARAM = re.compile(r";\s*([^;,=\s]+)\s*(?:=\s*(\"[^\"]*\"|[^;,\s]*))?")
+_LINK_PARAM_NAME = re.compile(r"\s*([^=;,\s]*)\s*")
+_LINK_TOKEN = re.compile(r"[^;,]*")
 
 
-def parse_link_header(value: str) -> Iterable[tuple[str, frozenset[str]]]:
+def parse_link_header(value: str) -> Iterator[tuple[str, frozenset[str]]]:
     """Yield (target, rel values) from one Link header value (RFC 8288), in order.
 
-    Handles several links in one header separated by commas, quoted and unquoted rel, several
-    rel values in one ("webmention somethingelse"), any case.
+    Handles several links in one header separated by commas (also inside quoted parameters),
+    quoted and unquoted rel, several rel values in one ("webmention somethingelse"), any case.
     """
-    position = 0
-    while position < len(value):
-        match = _LINK_VALUE.match(value, position)
-        if match is None:
-            comma = value.find(",", position)
-            if comma < 0:
-                return
-            position = comma + 1
-            continue
-        target, params = match.group(1), match.group(2)
-        rels: frozenset[str] = frozenset()
-        for name, raw in _LINK_PARAM.findall(params):
-            if name.lower() == "rel" and raw:
-                rels = frozenset(raw.strip('"').lower().split())
-                break
-        yield target.strip(), rels
-        position = match.end()
-        comma = value.find(",", position)
-        if comma < 0:
+    i, n = 0, len(value)
+    while i < n:
+        start = value.find("<", i)
+        end = value.find(">", start + 1)
+        if start < 0 or end < 0:
             return
-        position = comma + 1
+        target, i = value[start + 1 : end], end + 1
+        rels: frozenset[str] | None = None
+        while i < n:
+            while i < n and value[i] in " \t":
+                i += 1
+            if i >= n or value[i] == ",":
+                i += 1
+                break
+            if value[i] != ";":  # not a parameter: skip to the next one
+                i = _LINK_TOKEN.match(value, i).end() or i + 1
+                continue
+            match = _LINK_PARAM_NAME.match(value, i + 1)
+            name, i = match.group(1).lower(), match.end()
+            param = ""
+            if i < n and value[i] == "=":
+                i += 1
+                while i < n and value[i] in " \t":
+                    i += 1
+                if i < n and value[i] == '"':
+                    close = value.find('"', i + 1)
+                    close = n if close < 0 else close
+                    param, i = value[i + 1 : close], close + 1
+                else:
+                    token = _LINK_TOKEN.match(value, i)
+                    param, i = token.group(0).strip(), token.end()
+            if name == "rel" and rels is None:  # the first rel counts (RFC 8288 3.3)
+                rels = frozenset(param.lower().split())
+        yield target.strip(), rels or frozenset()
 
 
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([A-Za-z0-9._:-]+)", re.IGNORECASE)
