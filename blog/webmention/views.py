@@ -58,8 +58,8 @@ def receive_webmention():
     except receive.Invalid as invalid:
         return _plain(str(invalid), 400)
     row = store.received(post, source=source, target=target, ip=request.remote_addr or "")
+    where = status_url(row)  # before the commit: reading the row after it would begin again
     db.session.commit()
-    where = status_url(row)
     return _plain(
         f"Accepted: {source} will be checked for a link to {target}. Status: {where}",
         201,
