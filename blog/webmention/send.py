@@ -16,6 +16,7 @@ from __future__ import annotations
 import http
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import urlsplit
 
 import lxml.html
 import sqlalchemy as sa
@@ -44,7 +45,12 @@ class SendUnavailable(Exception):
 # --- In the editor's transaction -------------------------------------------------------------
 
 
-def external_links(post: Post, own_host: str) -> list[str]:
+def _netloc(url: str) -> str:
+    """Return url's host and port as compared (the same host on another port is another site)."""
+    return urlsplit(normalize(url)).netloc.removeprefix("www.")
+
+
+def external_links(post: Post, source: str) -> list[str]:
     """Return the pages the post links to on other sites, in order, once each: its "in reply
     to" first, then its body's links (at most WEBMENTION_SEND_MAX_LINKS)."""
     found: dict[str, str] = {}
@@ -55,9 +61,10 @@ def external_links(post: Post, own_host: str) -> list[str]:
             candidates += [a.get("href") or "" for a in fragment.iter("a")]
         except (etree.ParserError, ValueError):
             pass
+    own = _netloc(source)
     for href in candidates:
         url = web_url(href)
-        if url and site_name(url) != own_host.removeprefix("www."):
+        if url and _netloc(url) != own:
             found.setdefault(normalize(url), url)
     return list(found.values())[: int(current_app.config["WEBMENTION_SEND_MAX_LINKS"])]
 
@@ -69,7 +76,7 @@ def post_saved(post: Post) -> None:
         return
     db.session.flush()
     source = post_url(post, _external=True)
-    _queue(post.id, source, external_links(post, site_name(source)), _when(post), final=False)
+    _queue(post.id, source, external_links(post, source), _when(post), final=False)
 
 
 def post_deleted(post: Post) -> None:
@@ -80,7 +87,7 @@ def post_deleted(post: Post) -> None:
     source = ""
     if post.published_at is not None and post.status != PostStatus.DRAFT:
         source = post_url(post, _external=True)
-        targets = external_links(post, site_name(source))
+        targets = external_links(post, source)
     _queue(post.id, source, targets, None, final=True)
 
 
