@@ -97,7 +97,7 @@ def test_a_like_from_elsewhere_shows_in_the_row(blogs):
         like = elsewhere.page(
             "/likes/1",
             f"""<div class="h-entry"><a class="p-author h-card" href="https://cleo.example/">
-            Cleo Park</a> liked <a class="u-like-of" href="{b_url}">a post about rivers</a></div>""",
+            Cleo Park</a> liked <a class="u-like-of" href="{b_url}">a post on rivers</a></div>""",
         )
         # Sent like any sender would: discover B's endpoint from the post, then POST.
         endpoint = fetch.fetch(b_url, fetch.Limits(allow_private=True)).links()[0][0]
