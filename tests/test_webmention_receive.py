@@ -409,3 +409,34 @@ def test_the_summary_of_a_long_reply_is_cut(app, client, permalink, site):
         comment = db.session.scalar(sa.select(Comment))
         shown = html_lib.unescape(comment.body)
     assert len(shown) <= 1500 and shown.endswith("…") and "word100 " in shown
+
+
+def test_the_writer_deletes_a_reply_and_marks_a_like_as_spam(app, client, permalink, site):
+    send(client, site.page("/r", entry(permalink, "Delete me.")), permalink)
+    send(client, site.page("/like", entry(permalink, prop="u-like-of")), permalink)
+    run_jobs(app)
+    assert "Liked by" in text(post_page(client, permalink))
+    writer(app)
+    with app.app_context():
+        login(client)
+    listed = parse(get(client, "/admin/webmentions"))
+    token = listed.xpath("//input[@name='csrf_token']/@value")[0]
+    reply = next(r for r in listed.xpath("//tr") if site.url + "/r" in text(r))
+    like = next(r for r in listed.xpath("//tr") if site.url + "/like" in text(r))
+    # A reply is moderated as a comment: no approve or spam here, only a link and delete.
+    assert reply.xpath(".//button/@data-action") == ["delete"]
+    assert reply.xpath(".//a[.='Moderate the reply']")
+    for row, action in ((reply, "delete"), (like, "spam")):
+        form = row.xpath(f".//form[.//button[@data-action='{action}']]")[0]
+        with app.app_context():
+            assert client.post(form.get("action"), data={"csrf_token": token}).status_code == 303
+    page = post_page(client, permalink)
+    assert "Delete me." not in text(page) and page.xpath("//div[@id='reactions']") == []
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Comment.id))) == 0
+        (left,) = db.session.scalars(sa.select(Webmention)).all()
+        assert left.status == CommentStatus.SPAM
+        # Spam stays spam when the source sends it again.
+    send(client, site.url + "/like", permalink)
+    run_jobs(app)
+    assert post_page(client, permalink).xpath("//div[@id='reactions']") == []
