@@ -279,7 +279,7 @@ def _editor(post: Post):
             comments_open=form.comments_open.data,
             in_reply_to=form.in_reply_to.data or "",
         )
-        webmentions.post_saved(post)  # tell the pages it links to, after the commit
+        webmentions.post_saved(post)  # jobs to tell the pages it links to, run after the commit
         db.session.commit()
         flash(_saved_message(post, action, is_new))
         return redirect(url_for("admin.edit_post", post_id=post.id), code=303)

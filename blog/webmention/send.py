@@ -83,12 +83,16 @@ def post_deleted(post: Post) -> None:
     """Queue a last webmention to every page the post linked to: its address answers 410."""
     if post.id is None:
         return
-    targets: list[str] = []
-    source = ""
-    if post.published_at is not None and post.status != PostStatus.DRAFT:
-        source = post_url(post, _external=True)
-        targets = external_links(post, source)
-    _queue(post.id, source, targets, None, final=True)
+    if not post.is_public:  # never seen (a draft, a post still scheduled): nobody to tell
+        for row in db.session.scalars(
+            sa.select(SentWebmention).where(SentWebmention.post_id == post.id)
+        ):
+            row.round = (row.round or 0) + 1  # its waiting job, if any, is moot
+            row.state = SendState.FAILED
+            row.result = "not sent: the post was deleted before it went public"
+        return
+    source = post_url(post, _external=True)
+    _queue(post.id, source, external_links(post, source), None, final=True)
 
 
 def _when(post: Post) -> datetime | None:
