@@ -31,7 +31,7 @@ def index():
         per_page=50,
         max_per_page=200,
     )
-    return render_template("admin/webmentions.html", page=page, action_form=ActionForm())
+    return render_template("admin/webmentions.html", page=page)
 
 
 @bp.post("/admin/webmentions/<int:mention_id>/<action>")

@@ -110,10 +110,15 @@ class Process:
         self.log = log
         with log.open("w") as out:
             self.process = subprocess.Popen(
-                command, cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT
+                command,
+                cwd=ROOT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
+                stdout=out,
+                stderr=subprocess.STDOUT,
             )
 
-    def wait_for(self, pattern: str, timeout: float = 30) -> re.Match:
+    def wait_for(self, pattern: str, timeout: float = 120) -> re.Match:
+        """Wait for pattern in the log (starting takes seconds, more on a busy machine)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             found = re.search(pattern, self.log.read_text())
