@@ -269,6 +269,11 @@ def test_likes_reposts_and_mentions(app, client, permalink, site):
         ),
         ("/huge", lambda s: s.route("/huge", huge(3_000_000)), "larger than 1,000,000 bytes"),
         ("/missing", lambda s: None, "the source answered 404"),
+        (
+            "/deep",
+            lambda s: s.page("/deep", "<div class='h-entry'>" + "<div>" * 50_000 + "x"),
+            "nested too deeply",
+        ),
     ],
 )
 def test_sources_that_are_rejected(app, client, permalink, site, path, setup, error):

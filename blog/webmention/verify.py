@@ -86,10 +86,13 @@ def check(source: str, target: str, limits: fetch.Limits, max_chars: int) -> Out
         kind = response.content_type or "of no declared type"
         return Outcome(failed=f"the source is {kind}, not HTML: only HTML pages are read")
     text = response.text
-    linked = links_to(response.body, response.url, target)
-    if not linked and not mf2_links_to(parse_mf2(text, response.url), target):
-        return Outcome(removed="the source does not link to the target")
-    return Outcome(mention=read_mention(text, response.url, target, max_chars, utcnow()))
+    try:
+        linked = links_to(response.body, response.url, target)
+        if not linked and not mf2_links_to(parse_mf2(text, response.url), target):
+            return Outcome(removed="the source does not link to the target")
+        return Outcome(mention=read_mention(text, response.url, target, max_chars, utcnow()))
+    except RecursionError:  # thousands of nested elements: mf2py recurses per level
+        return Outcome(failed="the source's HTML is nested too deeply to be read")
 
 
 def apply(row: Webmention, outcome: Outcome) -> None:
