@@ -173,3 +173,28 @@ def test_in_reply_to_is_marked_up_and_checked(blog, sites):
     page = parse(answer)
     assert "https://" in text(page.xpath("//p[@id='in_reply_to-error']")[0])
     assert page.xpath("//input[@id='in_reply_to']/@value") == ["javascript:alert(1)"]
+
+
+def test_a_post_deleted_before_its_time_tells_nobody(blog, sites):
+    first, _, _ = sites
+    when = (utcnow() + timedelta(hours=2)).replace(second=0, microsecond=0)
+    token = parse(blog.get("/admin/posts/new")).xpath("//input[@name='csrf_token']/@value")[0]
+    data = {
+        "csrf_token": token,
+        "title": "Never seen",
+        "body": f"[a]({first.url}/a)",
+        "publish_at": when.strftime("%Y-%m-%dT%H:%M"),
+        "schedule": "Schedule",
+    }
+    answer = blog.post("/admin/posts/new", data=data)
+    post_id = int(answer.headers["Location"].split("/")[-2])
+    blog.delete(post_id)
+    with blog.app.app_context():
+        # Even once its time has come, the waiting job sends nothing: it was called off.
+        job = db.session.scalar(sa.select(Job))
+        job.run_after = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+    assert blog.work() == 1
+    assert first.posts_to("/endpoint") == []
+    (row,) = sent_rows(blog).values()
+    assert row.result == "not sent: the post was deleted before it went public"
