@@ -53,8 +53,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # Background jobs and mail: mail registers its kinds of job, then the queue is built.
     from blog.jobs import queue
     from blog.mail import setup as mail_setup
+    from blog.webmention import setup as webmention_setup
 
     mail_setup.init_app(app)
+    webmention_setup.init_app(app)
     queue.init_app(app)
 
     # Package __init__ files import nothing (so no import cycles through them): the blueprints
@@ -65,8 +67,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from blog.mail.views import bp as subscriptions_bp
     from blog.porting.views import bp as porting_bp
     from blog.posts.views import bp as posts_bp
+    from blog.webmention.views import bp as webmention_bp
 
-    for blueprint in (posts_bp, comments_bp, feeds_bp, admin_bp, porting_bp, subscriptions_bp):
+    blueprints = (posts_bp, comments_bp, feeds_bp, admin_bp, porting_bp, subscriptions_bp)
+    for blueprint in (*blueprints, webmention_bp):
         app.register_blueprint(blueprint)
 
     if app.config["BENCH_ROUTES"]:

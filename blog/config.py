@@ -121,3 +121,24 @@ class Defaults:
     # The mailto: of List-Unsubscribe (requests arrive there for a person to act on in the
     # back office); empty: the sender's address.
     MAIL_UNSUBSCRIBE_ADDRESS = ""
+
+    # --- Fetching other sites (blog/fetch.py): webmention sources, the pages posts link to ---
+    # Seconds to connect, to wait for each read, and for the whole exchange with its redirects.
+    FETCH_CONNECT_TIMEOUT = 5
+    FETCH_READ_TIMEOUT = 10
+    FETCH_TOTAL_TIMEOUT = 20
+    # The most of a page read (bytes); a larger webmention source is refused.
+    FETCH_MAX_BYTES = 1_000_000
+    # Fetch private, loopback and link-local addresses too. Only for tests and for blogs on one
+    # development machine: on a server it lets anyone make the blog fetch its private network.
+    FETCH_ALLOW_PRIVATE_ADDRESSES = False
+
+    # --- Webmention (blog/webmention) ---
+    # POST /webmention per source host (the site that claims to mention us), and per sender IP.
+    WEBMENTION_RATE_LIMIT = "10 per minute;200 per day"
+    WEBMENTION_IP_RATE_LIMIT = "30 per minute;1000 per day"
+    # A reply's text is shown up to this many characters, then cut with "…" (the whole is a
+    # click away on the site it was written on).
+    WEBMENTION_REPLY_MAX_CHARS = 1500
+    # The most links of one post that are sent webmentions (the rest are listed as skipped).
+    WEBMENTION_SEND_MAX_LINKS = 50

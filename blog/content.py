@@ -11,7 +11,7 @@ import sqlalchemy.orm as so
 
 from blog.extensions import db
 from blog.markdown import plain_excerpt, render_markdown
-from blog.models import Post, Tag, utcnow
+from blog.models import GonePost, Post, Tag, utcnow
 
 
 def slugify(text: str, max_length: int = 80) -> str:
@@ -82,6 +82,7 @@ def save_post(
     slug: str = "",
     excerpt: str = "",
     comments_open: bool = True,
+    in_reply_to: str = "",
 ) -> Post:
     """Fill post from the editor's fields, render it, and add it to the session."""
     post.title = title.strip()[:300]  # the column's size; the editor refuses longer titles
@@ -91,12 +92,22 @@ def save_post(
     post.status = status
     post.published_at = published_at
     post.comments_open = comments_open
+    post.in_reply_to = in_reply_to.strip()
     post.slug = unique_post_slug(slug or title, post.id)
     post.tags = tags_from_names(tags)
     post.updated_at = utcnow()
     render_post(post)
     db.session.add(post)
     return post
+
+
+def delete_post(post: Post) -> None:
+    """Delete a post and its comments; its address, if it was public, answers 410 Gone."""
+    if post.is_public:
+        path = f"/{post.published_at:%Y/%m}/{post.slug}/"
+        if db.session.scalar(sa.select(GonePost.id).where(GonePost.path == path)) is None:
+            db.session.add(GonePost(path=path, title=post.title[:300]))
+    db.session.delete(post)
 
 
 def store_rendered(html_by_id: dict[int, str]) -> None:

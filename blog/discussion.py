@@ -153,13 +153,20 @@ def is_trusted(author_email: str) -> bool:
 
 
 def moderation_verdict(
-    post: Post, *, author_email: str, body: str, ip: str
+    post: Post,
+    *,
+    author_email: str,
+    body: str,
+    ip: str,
+    links: int | None = None,
+    trusted: bool | None = None,
 ) -> tuple[str, str] | None:
     """Return (status, reason) when the policy holds or bins a new comment, else None.
 
     The blocklist wins (spam); then hold-all, the link limit and hold-first-time (pending).
     None means the policy has nothing against the comment: publish it unless another
-    defence objects.
+    defence objects. A webmention, which has no email and whose links were counted in its
+    HTML, passes links and trusted (an author already approved) instead.
     """
     settings = DiscussionSettings.load()
     entry = blocklist_match(settings.blocklist, author_email=author_email, body=body, ip=ip)
@@ -167,11 +174,14 @@ def moderation_verdict(
         return CommentStatus.SPAM, f"Matches the blocklist entry “{entry}”"
     if settings.moderation == Moderation.HOLD_ALL:
         return CommentStatus.PENDING, "Every comment is held for moderation"
-    links = count_links(body)
+    links = count_links(body) if links is None else links
     if links > settings.max_links:
         return CommentStatus.PENDING, f"{links} links (more than {settings.max_links})"
-    if settings.moderation == Moderation.HOLD_FIRST_TIME and not is_trusted(author_email):
-        return CommentStatus.PENDING, "First comment from this email"
+    if settings.moderation == Moderation.HOLD_FIRST_TIME:
+        if trusted is None and not is_trusted(author_email):
+            return CommentStatus.PENDING, "First comment from this email"
+        if trusted is False:
+            return CommentStatus.PENDING, "First webmention from this author"
     return None
 
 

@@ -175,6 +175,9 @@ class Post(db.Model):
     comment_count: so.Mapped[int] = so.mapped_column(default=0)
     # Bumped on every change to the post or its comments: the key for caches and ETags.
     revision: so.Mapped[int] = so.mapped_column(default=1)
+    # The page elsewhere this post answers (the editor's "In reply to"): marked u-in-reply-to,
+    # and sent a webmention like every link of the post.
+    in_reply_to: so.Mapped[str] = so.mapped_column(sa.String(2000), default="", server_default="")
 
     author: so.Mapped[User] = so.relationship(back_populates="posts", lazy="joined")
     tags: so.Mapped[list[Tag]] = so.relationship(
@@ -311,6 +314,9 @@ class Comment(db.Model):
     user_agent: so.Mapped[str] = so.mapped_column(sa.String(300), default="")
     # Why a rule held or binned it, shown to the writer in the queue.
     reason: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
+    # A reply written on another site and received as a webmention: where it was written
+    # (shown as "replied on <site>"). Empty for comments posted here.
+    source_url: so.Mapped[str] = so.mapped_column(sa.String(2000), default="", server_default="")
 
     post: so.Mapped[Post] = so.relationship(back_populates="comments")
     parent: so.Mapped[Comment | None] = so.relationship(remote_side=[id])
@@ -342,6 +348,15 @@ class LegacyPath(db.Model):
 
     post: so.Mapped[Post | None] = so.relationship(back_populates="legacy_paths")
     tag: so.Mapped[Tag | None] = so.relationship()
+
+
+class GonePost(db.Model):
+    """The address of a deleted post: it answers 410 Gone, so sites it mentioned drop it."""
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    path: so.Mapped[str] = so.mapped_column(sa.String(500), unique=True)
+    title: so.Mapped[str] = so.mapped_column(sa.String(300), default="")
+    deleted_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
 
 class Setting(db.Model):

@@ -12,16 +12,22 @@ import sqlalchemy as sa
 from flask import abort, current_app, has_request_context, request, url_for
 
 from blog.extensions import db
-from blog.models import Comment, Post
+from blog.models import Comment, GonePost, Post
 
 # A post's permalink, /YYYY/MM/<slug>/; its comments and comment feeds hang off it.
 POST_PATH = "/<int(fixed_digits=4):year>/<int(fixed_digits=2):month>/<slug>/"
 
 
 def get_public_post(year: int, month: int, slug: str) -> Post:
-    """Return the published post at /year/month/slug/ or abort with 404."""
+    """Return the published post at /year/month/slug/ or abort: 410 if it was deleted, else 404."""
     post = db.session.scalar(sa.select(Post).where(Post.slug == slug, Post.public_filter()))
     if post is None or (post.published_at.year, post.published_at.month) != (year, month):
+        gone = db.session.scalar(
+            sa.select(GonePost.id).where(GonePost.path == f"/{year:04d}/{month:02d}/{slug}/")
+        )
+        if gone is not None:
+            # Sites that showed it (its webmentions) take 410 as "deleted" and drop it.
+            abort(410, "This post was deleted by its writer.")
         abort(404)
     return post
 

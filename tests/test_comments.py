@@ -559,5 +559,5 @@ def test_comment_html_is_sanitized_and_names_escaped(app, client, post):
     assert article.xpath(".//a[@href='https://example.org']/@rel") == ["nofollow ugc noopener"]
     assert not article.xpath(".//a[starts-with(@href, 'javascript')]")
     assert '<img src=x onerror="alert(1)">' in text(
-        article.xpath(".//span[@class='comment-author p-author']")[0]
+        article.xpath(".//span[@class='comment-author p-author h-card']")[0]
     )

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from tests.helpers.blogs import running_blogs
+from tests.helpers.config import base_config
 from tests.helpers.database import post_by_slug
-from tests.helpers.factories import CLOSED_DEMO_POST, OPEN_DEMO_POST, path_of
+from tests.helpers.factories import CLOSED_DEMO_POST, OPEN_DEMO_POST, path_of, post
+from tests.helpers.factories import path_of as permalink
+from tests.helpers.sites import Site
 from tests.helpers.vnu import validate
 
 
@@ -31,3 +35,31 @@ def test_every_page_type_is_valid_html(client, demo, tmp_path):
         pages[url] = response.get_data(as_text=True)
     errors = validate(pages, tmp_path)
     assert errors == []
+
+
+def test_webmention_pages_are_valid_html(database_uri, migrated_sqlite, tmp_path):
+    """A post with a reply, likes and a mention received as webmentions; the status page; the
+    back office's Webmentions page; the editor's report of webmentions sent."""
+    config = base_config(database_uri, FETCH_ALLOW_PRIVATE_ADDRESSES=True)
+    with running_blogs(config) as (blog,), Site() as elsewhere:
+        blog.login()
+        target = blog.url + permalink(post(blog.app, "Talked about", "Much."))
+        elsewhere.page("/endpoint", "ok", 202, {"Content-Type": "text/plain"})
+        linked = elsewhere.page("/linked", '<link rel="webmention" href="/endpoint"><p>x</p>')
+        kinds = {"reply": "u-in-reply-to", "like": "u-like-of", "repost": "u-repost-of"}
+        locations = []
+        for name, prop in {**kinds, "mention": ""}.items():
+            source = elsewhere.page(
+                f"/{name}",
+                f'<div class="h-entry"><a class="p-author h-card" href="https://{name}.example/">'
+                f'{name.title()}</a><a class="{prop}" href="{target}">t</a>'
+                f'<p class="e-content">A {name} <a href="{target}">here</a>.</p></div>',
+            )
+            answer = blog.post("/webmention", data={"source": source, "target": target})
+            locations.append(answer.headers["Location"])
+        post_id = blog.publish("Linking out", f"See [this]({linked}).", in_reply_to=linked)
+        blog.work()
+        urls = [target, locations[0], "/admin/webmentions", f"/admin/posts/{post_id}/edit"]
+        pages = {url.removeprefix(blog.url): blog.get(url).get_data(as_text=True) for url in urls}
+    assert "Liked by" in pages[target.removeprefix(blog.url)]
+    assert validate(pages, tmp_path) == []

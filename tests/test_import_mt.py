@@ -235,7 +235,7 @@ def test_closed_comments_stay_and_show(app, runner, client):
     doc = page(client, factories.permalink(app, cafe))
     authors = [
         "".join(a.itertext()).strip()
-        for a in doc.iterfind(".//span[@class='comment-author p-author']")
+        for a in doc.iterfind(".//span[@class='comment-author p-author h-card']")
     ]
     assert authors == ["Priya", "Sam"]
     assert doc.find(".//p[@class='comments-closed']") is not None

@@ -36,6 +36,7 @@ from blog.admin.auth import password_problem
 from blog.bounds import row_id
 from blog.discussion import MODERATION_LABELS
 from blog.models import WriterNotify, utcnow
+from blog.webmention.parse import web_url
 
 
 def _strip(value: str | None) -> str | None:
@@ -100,6 +101,12 @@ class SetupForm(FlaskForm):
             raise ValidationError(problem)
 
 
+def web_address(form: FlaskForm, field: StringField) -> None:
+    """Accept only an absolute http(s) address (the editor's "In reply to")."""
+    if field.data and not web_url(field.data):
+        raise ValidationError("Enter a web address that starts with https:// or http://.")
+
+
 class PostForm(FlaskForm):
     title = StringField("Title", validators=[DataRequired(), Length(max=300)])
     slug = StringField(
@@ -119,6 +126,12 @@ class PostForm(FlaskForm):
         "Tags", validators=[Length(max=500)], description="Separated by commas; new ones are made."
     )
     comments_open = BooleanField("Readers may comment", default=True)
+    in_reply_to = StringField(
+        "In reply to",
+        filters=[_strip],
+        validators=[Optional(), Length(max=2000), web_address],
+        description="The address of a post elsewhere that this one answers (it is told so).",
+    )
     publish_at = DateTimeLocalField(
         "Publish on (UTC)",
         validators=[Optional()],

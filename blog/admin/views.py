@@ -34,8 +34,10 @@ from blog.admin.forms import (
     SetupForm,
 )
 from blog.admin.notifications import bp as notifications_bp
+from blog.admin.webmentions import bp as webmentions_bp
 from blog.bounds import page_number
 from blog.comments import store
+from blog.content import delete_post as delete_post_and_comments
 from blog.content import parse_tag_list, save_post, slugify
 from blog.discussion import DiscussionSettings, parse_blocklist
 from blog.extensions import db, limiter, login_manager
@@ -44,10 +46,13 @@ from blog.jobs import runner
 from blog.mail import delivery, subscriptions
 from blog.markdown import render_markdown
 from blog.models import Comment, CommentStatus, Post, PostStatus, utcnow
+from blog.webmention import send as webmentions
 
 bp = Blueprint("admin", __name__)
 # The mail pages (account, subscribers, failed jobs): admin.mail.*, behind the same login.
 bp.register_blueprint(notifications_bp)
+# Webmentions received (admin.webmentions.*), behind the same login.
+bp.register_blueprint(webmentions_bp)
 
 # The only endpoints of this blueprint a reader without a session may reach.
 PUBLIC_ENDPOINTS = frozenset({"admin.login", "admin.logout", "admin.setup"})
@@ -331,7 +336,9 @@ def _editor(post: Post):
             slug=form.slug.data or "",
             excerpt=form.excerpt.data or "",
             comments_open=form.comments_open.data,
+            in_reply_to=form.in_reply_to.data or "",
         )
+        webmentions.post_saved(post)  # jobs to tell the pages it links to, run after the commit
         db.session.commit()
         flash(_saved_message(post, action, is_new))
         return redirect(url_for("admin.edit_post", post_id=post.id), code=303)
@@ -397,7 +404,8 @@ def delete_post(post_id: int):
     form = ActionForm()
     if form.validate_on_submit():
         title = post.title
-        db.session.delete(post)
+        webmentions.post_deleted(post)  # the pages it linked to hear that it is gone (410)
+        delete_post_and_comments(post)
         db.session.commit()
         flash(f"Deleted “{title}” and its comments.")
         return redirect(url_for("admin.posts"), code=303)

@@ -9,8 +9,10 @@ reader's own held ones).
 The rendered list is kept per process under a key that includes Post.revision: every write to
 a post's comments bumps the revision in the database (blog.comments.store), and the page reads
 it with the post, so another process's write changes the key at the next request and nothing
-goes stale. Only what every reader sees is kept: a reader with comments awaiting moderation,
-or with the reply form open under a comment, gets the list rendered for them alone.
+goes stale. The list includes the likes, reposts and mentions received as webmentions, whose
+writes (blog.webmention.store) bump the revision too. Only what every reader sees is kept: a
+reader with comments awaiting moderation, or with the reply form open under a comment, gets the
+list rendered for them alone.
 
 Two signed cookies say who this reader is: the remembered name, email and website ("remember
 me"), and the ids of their comments held for moderation.
@@ -33,6 +35,7 @@ from blog.comments import spam
 from blog.comments.forms import CommentForm
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, Post
+from blog.webmention import reactions
 
 REMEMBER_COOKIE = "comment_author"
 HELD_COOKIE = "comment_held"
@@ -123,8 +126,14 @@ def comment_listing(post: Post, form: CommentForm | None = None) -> Listing:
     if shared and (listing := cache.get(key)) is not None:
         return listing
     threads = thread(visible_comments(post))
+    # Likes, reposts and mentions received as webmentions are part of the cached list.
     html = render_template(
-        "comments/_list.html", post=post, threads=threads, form=form, is_open=is_open
+        "comments/_list.html",
+        post=post,
+        threads=threads,
+        form=form,
+        is_open=is_open,
+        reactions=reactions.for_post(post.id),
     )
     listing = Listing(Markup(html), last_comment_id(threads))
     if shared:

@@ -40,10 +40,12 @@ def add_comment(
     user_id: int | None = None,
     reason: str = "",
     notify: bool = True,
+    source_url: str = "",
 ) -> Comment:
     """Sanitize and store a comment on post; replies to a reply attach to its top-level comment.
 
     notify=False for comments that are not news (imported, demo): no mail is recorded for them.
+    source_url is where a reply received as a webmention was written (blog.webmention).
     """
     if parent is not None and parent.parent_id is not None:
         parent = db.session.get(Comment, parent.parent_id) or parent
@@ -61,6 +63,7 @@ def add_comment(
         user_agent=user_agent[:300],
         user_id=user_id,
         reason=reason,
+        source_url=source_url,
     )
     db.session.add(comment)
     if status == CommentStatus.APPROVED:
@@ -94,6 +97,29 @@ def edit(comment: Comment, body: str) -> None:
     """Replace a comment's text, sanitized like a new one."""
     comment.body = body
     comment.body_html = clean_comment(body)
+    _changed({comment.post})
+
+
+def update_from_source(
+    comment: Comment,
+    *,
+    author_name: str,
+    author_url: str,
+    body: str,
+    source_url: str,
+    created_at: datetime,
+) -> None:
+    """Replace a reply received as a webmention with what its source says now (an update).
+
+    Its moderation status stays the writer's decision; blog.webmention calls set_status() when
+    the policy now bins it.
+    """
+    comment.author_name = author_name.strip()
+    comment.author_url = author_url.strip()
+    comment.body = body
+    comment.body_html = clean_comment(body)
+    comment.source_url = source_url
+    comment.created_at = created_at
     _changed({comment.post})
 
 

@@ -13,6 +13,7 @@ import functools
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import Flask
 from lxml import etree
@@ -128,11 +129,15 @@ def executable_content(html, static_prefix: str = "/static/") -> list[str]:
                 problems.append(f"script not from our static files: {where} src={src!r}")
         if tag == "meta" and attrs.get("http-equiv", "").lower() in ("refresh", "set-cookie"):
             problems.append(f"meta http-equiv: {where}")
-        if tag == "link" and attrs.get("rel", "").lower() not in (
-            "stylesheet",
-            "alternate",
-            "canonical",
-            "icon",
+        # rel="webmention": our own endpoint, announced on post pages (blog.webmention).
+        own_webmention = (
+            attrs.get("rel", "").lower() == "webmention"
+            and urlsplit(attrs.get("href", "")).path == "/webmention"
+        )
+        if (
+            tag == "link"
+            and not own_webmention
+            and attrs.get("rel", "").lower() not in ("stylesheet", "alternate", "canonical", "icon")
         ):
             problems.append(f"unexpected link: {where}")
         for name in raw_names:

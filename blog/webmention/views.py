@@ -1,0 +1,101 @@
+"""The Webmention endpoint: POST /webmention, its status pages, and announcing it on posts.
+
+A cross-site API by design: any site (or Bridgy, for Mastodon) posts here with no cookie and
+no form token, so Flask-WTF's CSRF check is off for this one view (see SECURITY.md). It changes
+nothing a session could protect: it only queues a check of a public page. Requests are limited
+per source host and per sender address (Flask-Limiter).
+"""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask_limiter import RateLimitExceeded
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from blog.extensions import csrf, db, limiter
+from blog.webmention import receive, store
+from blog.webmention.models import Webmention
+
+bp = Blueprint("webmention", __name__)
+STATUS_SALT = "webmention-status"
+
+
+def _source_host() -> str:
+    """Rate-limit key: the host of the page that claims to mention us."""
+    try:
+        host = urlsplit((request.form.get("source") or "").strip()).hostname or ""
+    except ValueError:
+        host = ""
+    return "webmention-source:" + host.lower().removeprefix("www.")
+
+
+def _plain(body: str, status: int, **headers: str) -> Response:
+    return Response(body + "\n", status, {"Content-Type": "text/plain; charset=utf-8", **headers})
+
+
+def _tokens() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.secret_key, salt=STATUS_SALT)
+
+
+def status_url(row: Webmention) -> str:
+    """Return the address of a webmention's status page (unguessable: signed with our key)."""
+    return url_for("webmention.status", token=_tokens().dumps(row.id), _external=True)
+
+
+@bp.post("/webmention")
+@csrf.exempt
+@limiter.limit(lambda: current_app.config["WEBMENTION_RATE_LIMIT"], key_func=_source_host)
+@limiter.limit(lambda: current_app.config["WEBMENTION_IP_RATE_LIMIT"])
+def receive_webmention():
+    """Take a webmention: 400 with the reason, or 201 with its status page; verified later."""
+    try:
+        source, target, post = receive.check_request(
+            request.form.get("source"), request.form.get("target")
+        )
+    except receive.Invalid as invalid:
+        return _plain(str(invalid), 400)
+    row = store.received(post, source=source, target=target, ip=request.remote_addr or "")
+    where = status_url(row)  # before the commit: reading the row after it would begin again
+    db.session.commit()
+    return _plain(
+        f"Accepted: {source} will be checked for a link to {target}. Status: {where}",
+        201,
+        Location=where,
+    )
+
+
+@bp.get("/webmention/<token>")
+def status(token: str):
+    """Show what became of a webmention: waiting, shown, held, rejected (why) or removed."""
+    try:
+        row_id = _tokens().loads(token)
+    except BadSignature:
+        abort(404)
+    row = db.session.get(Webmention, row_id) if isinstance(row_id, int) else None
+    if row is None:
+        abort(404)
+    return render_template("webmention/status.html", mention=row)
+
+
+@bp.errorhandler(RateLimitExceeded)
+def too_many(error: RateLimitExceeded):
+    """Ask a sender who sends too much to wait, plainly."""
+    limit = limiter.current_limit
+    seconds = max(1, int(limit.reset_at - time.time())) if limit else 60
+    return _plain(
+        f"Too many webmentions ({error.limit.limit}): try again in {seconds} seconds.",
+        429,
+        **{"Retry-After": str(seconds)},
+    )
+
+
+@bp.after_app_request
+def announce(response: Response) -> Response:
+    """Announce the endpoint on every post page: Link: <.../webmention>; rel="webmention"."""
+    if request.endpoint == "posts.detail" and response.status_code == 200:
+        endpoint = url_for("webmention.receive_webmention", _external=True)
+        response.headers.add("Link", f'<{endpoint}>; rel="webmention"')
+    return response
