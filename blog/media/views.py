@@ -18,6 +18,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from blog import errors
@@ -81,6 +82,18 @@ def too_large(error: RequestEntityTooLarge):
     if request.endpoint != "media.upload":
         return errors.too_large(error)
     return _refused(413, _too_large_message(request.content_length))
+
+
+@bp.errorhandler(CSRFError)
+def refused_token(error: CSRFError):
+    """Tell the editor's uploader (JSON) why its upload was refused; pages get the usual page."""
+    if not wants_json():
+        return errors.csrf_error(error)
+    message = (
+        "The upload was refused: your session has ended or this page is too old. Copy your "
+        "text somewhere safe, reload the page, and add the image again."
+    )
+    return jsonify(error=message), 400
 
 
 def _too_large_message(size: int | None) -> str:
@@ -198,8 +211,9 @@ def _library(before: int | None, after: int | None) -> dict:
         "total": db.session.scalar(sa.select(sa.func.count(MediaFile.id))),
         "older": items[-1].id if older and items else None,
         "newer": items[0].id if newer and items else None,
-        "form": UploadForm(),
-        "alt_form": AltForm(),
+        # Never bound to this request's body: after a 413 it must not be read again.
+        "form": UploadForm(formdata=None),
+        "alt_form": AltForm(formdata=None),
         "info_of": library.info_of,
         "markdown_for": markdown_for,
     }

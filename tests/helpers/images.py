@@ -91,9 +91,9 @@ def save(image: Image.Image, fmt: str, **options) -> bytes:
     return out.getvalue()
 
 
-def jpeg(width: int = 1200, height: int = 900, **options) -> bytes:
+def jpeg(width: int = 1200, height: int = 900, quality: int = 90) -> bytes:
     """A plain upright JPEG with GPS in its EXIF."""
-    return save(scene(width, height), "JPEG", exif=phone_exif(), quality=90, **options)
+    return save(scene(width, height), "JPEG", exif=phone_exif(), quality=quality)
 
 
 def png(width: int = 1000, height: int = 700, *, alpha: bool = True) -> bytes:

@@ -7,25 +7,32 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from flask import Flask
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
 
 from blog.extensions import db
 from blog.media.models import MediaFile
 from tests.helpers.html import csrf_token
 
 
+def multipart(fields: dict) -> tuple[bytes, str]:
+    """Encode a form in memory: the test client spools bodies over 500 KB to a temporary
+    file it never closes (a ResourceWarning, an error in this suite)."""
+    boundary, body = encode_multipart(fields)
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
 def upload(client, data: bytes, name: str = "photo.jpg", *, as_json: bool = True, token: str = ""):
     """POST one file to /admin/media as the editor's uploader (JSON) or the library's form."""
     token = token or csrf_token(client, "/admin/media")
-    form: dict = {"file": (io.BytesIO(data), name)}
-    headers = {}
+    form: dict = {"file": FileStorage(io.BytesIO(data), filename=name)}
     if as_json:
         headers = {"Accept": "application/json", "X-CSRFToken": token}
     else:
         headers = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
         form["csrf_token"] = token
-    return client.post(
-        "/admin/media", data=form, headers=headers, content_type="multipart/form-data"
-    )
+    body, content_type = multipart(form)
+    return client.post("/admin/media", data=body, headers=headers, content_type=content_type)
 
 
 def stored_files(app: Flask) -> list[str]:
@@ -51,3 +58,12 @@ def srcset_urls(srcset: str) -> list[tuple[str, int]]:
         url, descriptor = candidate.split()
         pairs.append((url, int(descriptor.rstrip("w"))))
     return pairs
+
+
+def fetch(client, path: str, method: str = "GET", **kwargs):
+    """Request a file and close the response (the test client leaves a served file open
+    until then; a WSGI server closes it itself)."""
+    response = client.open(path, method=method, **kwargs)
+    response.get_data()
+    response.close()
+    return response
