@@ -13,7 +13,7 @@ from blog import create_app
 from blog.content import render_body, render_post
 from blog.extensions import db
 from blog.media import library
-from blog.media.models import media_use
+from blog.media.models import MediaFile, media_use
 from blog.models import Post
 from blog.sanitize import clean_post_html
 from tests.helpers import factories
@@ -21,6 +21,8 @@ from tests.helpers import images as files
 from tests.helpers.auth import login
 from tests.helpers.html import csrf_token, parse, text
 from tests.helpers.media import fetch, media_rows, srcset_urls, upload
+from tests.hostile import POST_POLICY, load_corpus, violations
+from tests.hostile import parse as fragment
 
 SIZES = "(max-width: 40rem) calc(100vw - 2.5rem), 37.5rem"
 
@@ -309,3 +311,27 @@ def test_export_keeps_the_markdown_and_an_import_brings_it_back(app, runner, tmp
         post = db.session.scalars(sa.select(Post)).one()
         assert text(parse(post.body_html).xpath("//figcaption")[0]) == "At six"
         assert "1600w" in parse(post.body_html).xpath("//img/@srcset")[0]
+
+
+def test_hostile_alt_text_and_captions_around_an_uploaded_image_stay_inert(app, writer, heron):
+    """Every payload of the corpus as the library's alt text, as a Markdown alt and caption,
+    and as raw HTML next to the image: the enhanced HTML breaks no rule of the post policy."""
+    [row] = media_rows(app)
+    payloads = load_corpus()
+    with app.app_context():
+        media = db.session.get(MediaFile, row.id)
+        for payload in payloads:
+            media.alt = payload[:500]
+            title = payload.replace('"', "'").replace("\n", " ")
+            shown = render_body(f"![]({heron})")  # the library's alt fills the empty one
+            assert violations(shown, POST_POLICY) == [], (payload, shown)
+            [img] = [img for img in fragment(shown).iter("img") if img.get("srcset")]
+            if payload[:500].isprintable():
+                assert img.get("alt") == payload[:500]  # shown as text, exactly
+            for source in (
+                f'![{payload}]({heron} "{title}")',
+                f"{payload}\n\n<img src=\"{heron}\" alt='{payload}'>",
+            ):
+                html = render_body(source)
+                assert violations(html, POST_POLICY) == [], (payload, html)
+        db.session.rollback()
