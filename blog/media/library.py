@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
 import sqlalchemy as sa
-from flask import current_app, request, url_for
+from flask import current_app, has_request_context, request, url_for
 
 from blog.extensions import db
 from blog.jobs import outbox
@@ -29,6 +29,14 @@ SIZES_JOB = "media.sizes"
 def content_key(data: bytes) -> str:
     """Return the name stem of an upload: 128 bits of its SHA-256, in hex."""
     return hashlib.sha256(data).hexdigest()[:32]
+
+
+def url_of(key: str, ext: str) -> str:
+    """The site-relative URL of an image's original (also outside requests: the import command)."""
+    name = file_name(key, ext)
+    if has_request_context():
+        return url_for("media.file", path=name)
+    return current_app.config["APPLICATION_ROOT"].rstrip("/") + "/media/" + name
 
 
 def find(key: str) -> MediaFile | None:

@@ -92,3 +92,28 @@ def every_file() -> Iterator[Path]:
         for entry in sorted(directory.iterdir()):
             if NAME.fullmatch(f"{directory.name}/{entry.name}"):
                 yield entry
+
+
+def copy_to(destination: Path) -> tuple[int, int]:
+    """Copy every image file into destination (same layout); return (copied, already there).
+
+    A file already there under its name is skipped: names are content hashes, so it holds the
+    same bytes. Each copy is written under a temporary name and renamed, like the originals.
+    """
+    root = folder()
+    copied = kept = 0
+    for source in every_file():
+        relative = source.relative_to(root)
+        target = destination / relative
+        if target.exists() and target.stat().st_size == source.stat().st_size:
+            kept += 1
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            shutil.copyfile(source, temporary)
+            os.replace(temporary, target)
+        finally:
+            temporary.unlink(missing_ok=True)
+        copied += 1
+    return copied, kept

@@ -20,6 +20,7 @@ from blog.comments.store import add_comment
 from blog.content import save_post, slugify
 from blog.extensions import db
 from blog.markdown import plain_excerpt, render_markdown
+from blog.media import importing as media_importing
 from blog.models import Comment, LegacyPath, Post, Tag, User
 from blog.porting import movabletype, wxr
 from blog.porting.entries import FormatError, ParsedComment, ParsedEntry
@@ -68,6 +69,8 @@ class Report:
     paths_recorded: int = 0
     path_conflicts: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # The pictures brought along (--media DIR, or the Import page's zip); None without.
+    media: media_importing.Report | None = None
 
     @property
     def posts_created(self) -> int:
@@ -115,6 +118,8 @@ class Report:
                 yield f"  {url}  (in {title or '(no title)'})"
         else:
             yield "No images or files point at the old site."
+        if self.media is not None:
+            yield from self.media.lines()
         if self.dry_run:
             yield "Dry run: nothing was changed."
 
@@ -166,18 +171,25 @@ def run_import(
     dry_run: bool = False,
     old_hosts: tuple[str, ...] = (),
     progress: Callable[[int], None] | None = None,
+    media: media_importing.Source | None = None,
 ) -> Report:
-    """Import an export file in one transaction (rolled back for a dry run) and report."""
+    """Import an export file in one transaction (rolled back for a dry run) and report.
+
+    With media (the pictures saved from the old site), every picture a post shows or links to
+    is matched to a file there, stored as an upload and the post pointed at it.
+    """
     zone = zone_named(timezone)
     user = db.session.get(User, author_id) if author_id else find_author(author)
     with open(path, "rb") as fh:
         kind = detect_format(fh.read(65536))
     try:
         try:
-            report = _import_file(path, kind, zone, user, dry_run, old_hosts, progress, False)
+            report = _import_file(
+                path, kind, zone, user, dry_run, old_hosts, progress, False, media
+            )
         except wxr.HugeTreeNeeded:
             db.session.rollback()
-            report = _import_file(path, kind, zone, user, dry_run, old_hosts, progress, True)
+            report = _import_file(path, kind, zone, user, dry_run, old_hosts, progress, True, media)
         if dry_run:
             db.session.rollback()
         else:
@@ -196,10 +208,13 @@ def _entries(
     return movabletype.parse(fh, zone, progress)
 
 
-def _import_file(path, kind, zone, user, dry_run, old_hosts, progress, huge) -> Report:
+def _import_file(path, kind, zone, user, dry_run, old_hosts, progress, huge, media=None) -> Report:
     report = Report(format=kind, dry_run=dry_run)
     sites: list[str] = []
     importer = _Importer(report, user, kind, old_hosts, sites)
+    if media is not None:
+        importer.pictures = media_importing.Attacher(media, dry_run=dry_run)
+        report.media = importer.pictures.report
     with open(path, "rb") as fh:
         for count, entry in enumerate(_entries(fh, kind, zone, progress, huge, sites), 1):
             importer.add(entry)
@@ -220,6 +235,7 @@ class _Importer:
         self.kind = kind
         self.sites = sites
         self.hosts = {h.lower() for h in old_hosts}
+        self.pictures: media_importing.Attacher | None = None
         self.tag_slugs: set[str] = set(db.session.scalars(sa.select(Tag.slug)))
         self.paths: dict[str, int | Post] = dict(
             db.session.execute(sa.select(LegacyPath.path, LegacyPath.post_id)).all()
@@ -250,6 +266,8 @@ class _Importer:
             self.report.posts_existing += 1
         self._record_paths(entry, post)
         self._add_comments(entry, post)
+        if self.pictures is not None:
+            self._bring_pictures(post)
 
     def _existing(self, entry: ParsedEntry) -> Post | None:
         """The post an earlier import made of entry: same old address, or same slug and date."""
@@ -354,6 +372,25 @@ class _Importer:
                 self.report.comments[parsed.status] += 1
             if parsed.old_id:
                 by_old_id[parsed.old_id] = comment
+
+    # --- pictures saved from the old site (blog.media.importing) -------------------------
+
+    def _bring_pictures(self, post: Post) -> None:
+        """Point the post's pictures at the saved copies; they no longer live only out there."""
+        self.pictures.attach(post, self._is_old_url)
+        for url in self.pictures.report.attached:
+            self.report.old_urls.pop(url, None)
+
+    def _is_old_url(self, url: str) -> bool:
+        """True when url points at the old blog (or could: an MT export names no host)."""
+        self._note_sites()
+        host = (urlsplit(url).hostname or "").lower()
+        return (
+            not host
+            or (self.kind == "mt" and not self.hosts)
+            or host in self.hosts
+            or host.endswith((".typepad.com", ".typepad.jp"))
+        )
 
     # --- files left on the old site -----------------------------------------------------
 
