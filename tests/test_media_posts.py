@@ -21,6 +21,7 @@ from tests.helpers import images as files
 from tests.helpers.auth import login
 from tests.helpers.html import csrf_token, parse, text
 from tests.helpers.media import fetch, media_rows, srcset_urls, upload
+from tests.helpers.validator import validate
 from tests.hostile import POST_POLICY, load_corpus, violations
 from tests.hostile import parse as fragment
 
@@ -335,3 +336,19 @@ def test_hostile_alt_text_and_captions_around_an_uploaded_image_stay_inert(app, 
                 html = render_body(source)
                 assert violations(html, POST_POLICY) == [], (payload, html)
         db.session.rollback()
+
+
+def test_the_pages_images_appear_on_are_valid_html(app, writer, heron, tmp_path):
+    post = factories.post(app, "Dawn", f'![]({heron} "A caption")\n\n![A heron]({heron})')
+    upload(writer, files.animated_gif(), "wave.gif")
+    [row, _] = media_rows(app)
+    pages = {
+        "post": writer.get(factories.path_of(post)),
+        "editor with the alt warning": writer.get(f"/admin/posts/{post.id}/edit"),
+        "media library": writer.get("/admin/media"),
+        "delete (refused)": writer.get(f"/admin/media/{row.id}/delete"),
+        "upload refused, no JavaScript": upload(writer, b"<svg/>", "x.svg", as_json=False),
+    }
+    assert parse(pages["editor with the alt warning"]).xpath("//*[@id='alt-warning']")
+    html = {name: response.get_data(as_text=True) for name, response in pages.items()}
+    assert validate(html, tmp_path) == []
