@@ -390,9 +390,10 @@ def main() -> None:
     try:
         load = os.getloadavg()[0]
         print(f"{os.cpu_count()} CPUs, load average {load:.1f}.\n")
-        print("| upload of a 12-megapixel photo | CPU s (mean) | CPU s (max) |")
+        uploads = bench_uploads(scratch, args.photos)
+        print("\n| upload of a 12-megapixel photo | CPU s (mean) | CPU s (max) |")
         print("|---|---:|---:|")
-        for what, mean, most in bench_uploads(scratch, args.photos):
+        for what, mean, most in uploads:
             print(f"| {what} | {mean:.2f} | {most:.2f} |")
         if not args.skip_serving:
             if not shutil.which("wrk"):

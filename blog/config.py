@@ -74,8 +74,9 @@ class Defaults:
     # The largest image file an upload may be (bytes); more gets a 413 saying so.
     MEDIA_MAX_UPLOAD = 20 * 1024 * 1024
     # The most pixels an image may unpack into, all frames of an animation together: a bigger
-    # one (or a decompression bomb) is refused before it is decoded. 50 megapixels takes any
-    # phone's photo (48 MP at most) and needs about 150 MB of memory while it is cleaned.
+    # one (or a decompression bomb) is refused before it is decoded. 50 megapixels takes a
+    # phone's 48-megapixel mode; each copy of its pixels (decoded, then turned upright) holds
+    # 150 MB while it is cleaned.
     MEDIA_MAX_PIXELS = 50_000_000
     # The widths (pixels) of the sizes made for srcset; never wider than the original.
     MEDIA_WIDTHS = (480, 960, 1600)

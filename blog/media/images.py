@@ -39,7 +39,7 @@ PILLOW_FORMATS = {ext: name for name, ext in EXTENSIONS.items()}
 ACCEPTED_WORDS = "JPEG, PNG, GIF or WebP"
 
 # Encoder settings. JPEG at 85 (4:2:0, optimized, progressive) is the web's usual trade. WebP at
-# 80 beside it: on bench/bench_media.py's 12-megapixel test photo the WebP sizes came out 58-78%
+# 80 beside it: on bench/bench_media.py's 12-megapixel test photo the WebP sizes came out 58-77%
 # smaller than the JPEGs. method=4 is libwebp's default; method=6 made the 1600-wide WebP 28%
 # smaller again for 70% more CPU (196 -> 336 ms) on that synthetic, noisy picture, and the
 # sizes may be made inside an upload request.
