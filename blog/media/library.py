@@ -184,7 +184,7 @@ def sync_uses(html_by_post: Mapping[int, str], new: bool = False) -> None:
     if not html_by_post:
         return
     if not new:
-        db.session.execute(sa.delete(media_use).where(media_use.c.post_id.in_(html_by_post)))
+        db.session.execute(sa.delete(media_use).where(media_use.c.post_id.in_(list(html_by_post))))
     wanted = {post_id: markup.used_keys(html) for post_id, html in html_by_post.items()}
     keys = set().union(*wanted.values())
     if not keys:

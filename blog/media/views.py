@@ -106,9 +106,13 @@ def _too_large_message(size: int | None) -> str:
 
 
 def wants_json() -> bool:
-    """True when the client asked for JSON (the editor's uploader, scripts) rather than a page."""
-    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
-    return best == "application/json"
+    """True when the client asked for JSON (the editor's uploader, scripts) over a page.
+
+    Browsers and htmx (whose requests say Accept: */*) get HTML; so does a client that says
+    nothing. Asking for application/json, and not for text/html as much, gets JSON.
+    """
+    accept = request.accept_mimetypes
+    return accept["application/json"] > accept["text/html"]
 
 
 @bp.route("/admin/media", methods=["POST"], endpoint="upload")

@@ -260,3 +260,32 @@ def test_without_javascript_the_library_uploads_and_gives_the_markdown(
     markdown = page.locator(".media-card input[id^=markdown-]").first.input_value()
     assert re.fullmatch(r"!\[\]\(/media/[0-9a-f]{2}/[0-9a-f]{32}\.jpg\)", markdown)
     context.close()
+
+
+def test_the_library_edits_alt_text_in_place_and_copies_markdown(app, live_server, page, errors):
+    factories.writer(app)
+    log_in(page, live_server)
+    page.goto(f"{live_server}/admin/media")
+    page.set_input_files("#file", _png_file(page))
+    page.click(".media-upload button[type=submit]")
+    page.wait_for_selector("#upload-done")
+    page.evaluate("window.__stillHere = true")
+    card = page.locator(".media-card").first
+    card.locator("input[name=alt]").fill("A chart of the tides")
+    card.locator(".media-alt button[type=submit]").click()
+    page.wait_for_selector(".media-card .media-done")
+    assert page.evaluate("window.__stillHere") is True  # swapped in place by htmx
+    assert page.locator(".media-card input[name=alt]").first.input_value() == "A chart of the tides"
+    markdown = page.locator(".media-card input[id^=markdown-]").first
+    assert markdown.input_value().startswith("![A chart of the tides](/media/")
+    copy = page.locator(".media-card [data-copy]").first
+    assert copy.is_visible()
+    copy.click()
+    page.wait_for_function(
+        "document.querySelector('.media-card [data-copy]').textContent === 'Copied'"
+    )
+    assert errors == []
+
+
+def _png_file(page) -> dict:
+    return {"name": "tides.png", "mimeType": "image/png", "buffer": files.png(320, 200)}
