@@ -4,7 +4,13 @@ is stored (files and rows), what readers are served, and every refusal with its 
 from __future__ import annotations
 
 import io
+import os
+import signal
+import subprocess
+import sys
+import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -24,6 +30,7 @@ from tests.helpers.html import csrf_token, errors_by_field, parse, text
 from tests.helpers.media import fetch, media_rows, multipart, stored_files, upload
 
 CACHE = "public, max-age=31536000, immutable"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -520,3 +527,69 @@ def test_library_queries_use_the_primary_key(app):
         ).all()
     detail = " ".join(row[-1] for row in plan)
     assert "USING INTEGER PRIMARY KEY" in detail and "TEMP B-TREE" not in detail, detail
+
+
+def test_a_real_worker_process_makes_the_sizes(app_config, tmp_path, photo):
+    """`flask --app wsgi worker` in its own process, sharing the database and huey's queue:
+    the upload records the job, huey hands it over, the worker makes the sizes."""
+    queue_file = tmp_path / "jobs-queue.sqlite"
+    media = tmp_path / "media"
+    config = {
+        **app_config,
+        "MEDIA_FOLDER": str(media),
+        "JOBS_STORAGE_URL": f"sqlite:///{queue_file}",
+    }
+    app = create_app(config)
+    factories.writer(app)
+    log = tmp_path / "worker.log"
+    env = {
+        **os.environ,
+        "BLOG_SQLALCHEMY_DATABASE_URI": config["SQLALCHEMY_DATABASE_URI"],
+        "BLOG_SECRET_KEY": "test-secret-key",
+        "BLOG_MEDIA_FOLDER": str(media),
+        "BLOG_JOBS_STORAGE_URL": f"sqlite:///{queue_file}",
+        "BLOG_JOBS_POLL_SECONDS": "0.1",
+        "BLOG_MAIL_FILE_PATH": str(tmp_path / "mail"),
+    }
+    flask = str(Path(sys.executable).parent / "flask")
+    with log.open("w") as out:
+        worker = subprocess.Popen(
+            [flask, "--app", "wsgi", "worker", "--threads", "1"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait(lambda: "Worker ready" in log.read_text(), worker, log)
+        _beat(app)  # the worker writes this every minute; do not wait for the minute
+        client = app.test_client()
+        login(client)
+        assert upload(client, photo, "a.jpg").status_code == 201
+        assert not media_rows(app)[0].sizes_ready
+        _wait(lambda: media_rows(app)[0].sizes_ready, worker, log)
+        [row] = media_rows(app)
+        assert row.widths == [480, 960, 1600]
+        assert len([p for p in media.rglob("*") if p.is_file()]) == 7
+        with app.app_context():
+            assert db.session.scalars(sa.select(Job.status)).one() == "done"
+    finally:
+        worker.send_signal(signal.SIGINT)  # lets a running job finish
+        try:
+            worker.wait(30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+        with app.app_context():
+            db.engine.dispose()
+
+
+def _wait(condition, process, log, timeout: float = 60) -> None:
+    """Wait for condition, at most timeout seconds, failing at once if the process ended."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if process.poll() is not None:
+            pytest.fail(f"the worker exited ({process.returncode}):\n{log.read_text()}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up after {timeout} s; the worker said:\n{log.read_text()}")
+        time.sleep(0.1)
