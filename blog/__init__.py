@@ -50,13 +50,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # is a 404, never an OverflowError. Installed before any rule is added.
     app.url_map.converters["int"] = RowIdConverter
 
-    # Background jobs and mail: mail registers its kinds of job, then the queue is built.
+    # Background jobs: mail, webmentions and images register their kinds of job (and the
+    # worker's periodic tasks), then the queue is built.
     from blog.jobs import queue
     from blog.mail import setup as mail_setup
+    from blog.media import setup as media_setup
     from blog.webmention import setup as webmention_setup
 
     mail_setup.init_app(app)
     webmention_setup.init_app(app)
+    media_setup.init_app(app)
     queue.init_app(app)
 
     # Package __init__ files import nothing (so no import cycles through them): the blueprints
@@ -65,12 +68,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from blog.comments.views import bp as comments_bp
     from blog.feeds.views import bp as feeds_bp
     from blog.mail.views import bp as subscriptions_bp
+    from blog.media.views import bp as media_bp
     from blog.porting.views import bp as porting_bp
     from blog.posts.views import bp as posts_bp
     from blog.webmention.views import bp as webmention_bp
 
     blueprints = (posts_bp, comments_bp, feeds_bp, admin_bp, porting_bp, subscriptions_bp)
-    for blueprint in (*blueprints, webmention_bp):
+    for blueprint in (*blueprints, webmention_bp, media_bp):
         app.register_blueprint(blueprint)
 
     if app.config["BENCH_ROUTES"]:

@@ -17,6 +17,7 @@ from flask import Flask, current_app, url_for
 from blog.demo import load_demo
 from blog.extensions import db
 from blog.jobs.worker import worker_command
+from blog.media import storage as media_storage
 from blog.porting.entries import FormatError
 from blog.porting.oldurls import read_list
 from blog.porting.rescue import rescue_report
@@ -146,20 +147,32 @@ def rerender_command(batch_size: int) -> None:
     type=click.IntRange(15, 250),
     help="The old blog's basename length (Movable Type's 15, 30 and 100 are always tried).",
 )
+@click.option(
+    "--media",
+    type=click.Path(exists=True, path_type=Path),
+    metavar="DIR",
+    help="The pictures saved from the old site (a folder, or a .zip): attach them to the posts.",
+)
 def import_command(
     file: str,
     timezone: str,
     author: str | None,
     old_host: tuple[str, ...],
     dry_run: bool,
-    old_urls: str | None = None,
-    basename_length: int | None = None,
+    old_urls: str | None,
+    basename_length: int | None,
+    media: Path | None,
 ) -> None:
     """Import a Movable Type / TypePad export or a WordPress WXR file, in one transaction."""
     import os
 
+    from blog.media.importing import open_source
     from blog.porting.importer import run_import
 
+    try:
+        pictures = open_source(media) if media is not None else None
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--media") from None
     with click.progressbar(length=os.path.getsize(file), label="Importing") as bar:
         try:
             report = run_import(
@@ -171,11 +184,15 @@ def import_command(
                 progress=bar.update,
                 old_urls=old_urls,
                 basename_length=basename_length,
+                media=pictures,
             )
         except FormatError as error:
             raise click.ClickException(f"{file}: {error}. Nothing was imported.") from None
         except (ValueError, OSError) as error:
             raise click.ClickException(str(error)) from None
+        finally:
+            if pictures is not None:
+                pictures.close()
     for line in report.lines():
         click.echo(line)
 
@@ -235,14 +252,24 @@ def export_command(file, timezone: str, html: bool) -> None:
 
 @click.command("backup")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-def backup_command(path: Path) -> None:
-    """Copy the SQLite database to PATH, consistently, while the blog keeps serving and writing."""
+@click.option(
+    "--media",
+    "media_to",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="Where the images go (default: PATH.media). Files already there are skipped: an "
+    "image never changes, so one folder can serve every backup.",
+)
+def backup_command(path: Path, media_to: Path | None) -> None:
+    """Copy the SQLite database to PATH, consistently, while the blog keeps serving and writing,
+    then the uploaded images (instance/media) to PATH.media."""
     url = db.engine.url
     if url.get_backend_name() != "sqlite":
         raise click.ClickException(
             f"backup copies SQLite databases; this blog runs on {url.get_backend_name()}. "
             "Use the database's own tools, e.g. pg_dump --format=custom --file=blog.dump "
-            "DBNAME (restore with pg_restore --clean --dbname=DBNAME blog.dump)."
+            "DBNAME (restore with pg_restore --clean --dbname=DBNAME blog.dump), and copy the "
+            f"images in {current_app.config['MEDIA_FOLDER']} with them (rsync -a)."
         )
     source = url.database
     if not source or source == ":memory:":
@@ -273,6 +300,11 @@ def backup_command(path: Path) -> None:
     click.echo(
         f"Backed up {source} to {path}: {size:.1f} MB in {time.monotonic() - started:.1f} s."
     )
+    # After the database: every image its copy names was stored before that copy was taken
+    # (files are written before their rows), so the pair is consistent.
+    media_to = media_to or path.with_name(path.name + ".media")
+    copied, kept = media_storage.copy_to(media_to)
+    click.echo(f"Images: {copied} copied to {media_to}, {kept} already there.")
 
 
 @click.command("bench-data")

@@ -80,6 +80,24 @@ class Defaults:
     # Strict-Transport-Security max-age, sent only on HTTPS requests; 0 = never send it.
     HSTS_MAX_AGE = 60 * 60 * 24 * 365
 
+    # --- Images (blog/media) ---
+    # Where uploaded images are kept: "" = instance/media (tests: a temporary folder).
+    MEDIA_FOLDER = ""
+    # The largest image file an upload may be (bytes); more gets a 413 saying so.
+    MEDIA_MAX_UPLOAD = 20 * 1024 * 1024
+    # The most pixels an image may unpack into, all frames of an animation together: a bigger
+    # one (or a decompression bomb) is refused before it is decoded. 50 megapixels takes a
+    # phone's 48-megapixel mode; each copy of its pixels (decoded, then turned upright) holds
+    # 150 MB while it is cleaned.
+    MEDIA_MAX_PIXELS = 50_000_000
+    # The widths (pixels) of the sizes made for srcset; never wider than the original.
+    MEDIA_WIDTHS = (480, 960, 1600)
+    # The <img sizes> of an image in a post: the reading column (.wrap: 40rem less 2.5rem of
+    # padding). Change it with the theme, then run `flask --app wsgi rerender`.
+    MEDIA_IMAGE_SIZES = "(max-width: 40rem) calc(100vw - 2.5rem), 37.5rem"
+    # The largest zip of images the Import page takes (the command reads a folder: no limit).
+    IMPORT_MEDIA_MAX_UPLOAD = 200 * 1024 * 1024
+
     # --- Background jobs (blog/jobs): huey runs them, `flask --app wsgi worker` is the worker ---
     # Where huey keeps its queue: "" = an SQLite file in instance/ (jobs-queue.sqlite), or
     # "redis://host:6379/1" (the Redis the rate limits may use), or "sqlite:////path/file".

@@ -11,6 +11,7 @@ import sqlalchemy.orm as so
 
 from blog.extensions import db
 from blog.markdown import plain_excerpt, render_markdown
+from blog.media import library as media_library
 from blog.models import GonePost, Post, Tag, utcnow
 
 
@@ -62,12 +63,21 @@ def parse_tag_list(text: str) -> list[str]:
     return [t.strip() for t in text.split(",") if t.strip()]
 
 
+def render_body(source: str) -> str:
+    """Return a post body's HTML: Markdown rendered and sanitized, uploaded images with their
+    sizes, srcset and alternative text (the post, its preview and `flask rerender` alike)."""
+    return media_library.with_images(render_markdown(source))
+
+
 def render_post(post: Post) -> None:
-    """Render the Markdown body to sanitized HTML and fill an empty excerpt; mark it changed."""
-    post.body_html = render_markdown(post.body)
+    """Render the body to sanitized HTML and fill an empty excerpt; mark it changed; record
+    which uploaded images it uses (the media library reads that)."""
+    before = post.body_html or ""
+    post.body_html = render_body(post.body)
     if not post.excerpt:
         post.excerpt = plain_excerpt(post.body_html)
     post.touch()
+    media_library.sync_post_uses(post, before)
 
 
 def save_post(
@@ -120,3 +130,4 @@ def store_rendered(html_by_id: dict[int, str]) -> None:
     for post in posts:
         post.body_html = html_by_id[post.id]
         post.touch()
+    media_library.sync_uses(html_by_id)

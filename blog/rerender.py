@@ -18,7 +18,6 @@ import sqlalchemy.orm as so
 from blog import content
 from blog.comments import store
 from blog.extensions import db
-from blog.markdown import render_markdown
 from blog.models import Comment, Post
 from blog.sanitize import clean_comment
 
@@ -76,6 +75,6 @@ def _rerender(
 
 def rerender(batch_size: int = 500) -> tuple[Rerendered, Rerendered]:
     """Re-render every post from Markdown and every comment from its text, in batches."""
-    posts = _rerender("Posts", Post, render_markdown, content.store_rendered, batch_size)
+    posts = _rerender("Posts", Post, content.render_body, content.store_rendered, batch_size)
     comments = _rerender("Comments", Comment, clean_comment, store.store_rendered, batch_size)
     return posts, comments

@@ -73,6 +73,8 @@ POST_TAGS = COMMENT_TAGS | frozenset(
         "dt",
         "dd",
         "img",
+        "picture",
+        "source",
         "figure",
         "figcaption",
         "table",
@@ -102,7 +104,11 @@ POST_ATTRIBUTES: dict[str, frozenset[str]] = {
     **COMMENT_ATTRIBUTES,
     **_HEADING_ID,
     "a": frozenset({"href", "title", "id"}),
-    "img": frozenset({"src", "alt", "title", "width", "height"}),
+    # srcset, sizes and <picture><source> show an uploaded image's sizes (blog.media.markup).
+    "img": frozenset(
+        {"src", "alt", "title", "width", "height", "srcset", "sizes", "loading", "decoding"}
+    ),
+    "source": frozenset({"srcset", "sizes", "type"}),
     "th": frozenset({"class", "colspan", "rowspan", "scope"}),
     "td": frozenset({"class", "colspan", "rowspan"}),
     "ol": frozenset({"start", "reversed"}),
@@ -162,10 +168,40 @@ def _url_allowed(tag: str, name: str, value: str, relative_ok: bool) -> bool:
     return scheme in URL_SCHEMES
 
 
+# An image candidate's descriptor: "480w" or "2x".
+_DESCRIPTOR = re.compile(r"[1-9][0-9]{0,4}w|[0-9]{1,2}(?:\.[0-9]{1,3})?x")
+# <img sizes>: media conditions and lengths, no quotes, braces or semicolons.
+_SIZES = re.compile(r"[a-z0-9\s().,:%+*/-]{1,300}", re.IGNORECASE)
+_KEYWORDS = {
+    "loading": frozenset({"lazy", "eager"}),
+    "decoding": frozenset({"async", "sync", "auto"}),
+    "type": frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "image/avif"}),
+}
+
+
+def _srcset_allowed(value: str, relative_ok: bool) -> bool:
+    """Every candidate of a srcset is an image URL a src may hold, with a w or x descriptor."""
+    candidates = [c.strip() for c in value.split(",")]
+    for candidate in candidates:
+        url, _, descriptor = candidate.partition(" ")
+        descriptor = descriptor.strip()
+        if not url or not _url_allowed("img", "src", url, relative_ok):
+            return False
+        if descriptor and not _DESCRIPTOR.fullmatch(descriptor):
+            return False
+    return bool(candidates)
+
+
 def _value_allowed(tag: str, name: str, value: str, relative_ok: bool) -> bool:
     """Apply the value rules the allowlists cannot express (URL schemes, code classes)."""
     if name in URL_ATTRIBUTES:
         return _url_allowed(tag, name, value, relative_ok)
+    if name == "srcset":
+        return _srcset_allowed(value, relative_ok)
+    if name == "sizes":
+        return bool(_SIZES.fullmatch(value))
+    if name in _KEYWORDS:
+        return value.strip().lower() in _KEYWORDS[name]
     if name == "class":
         allowed = _CLASSES.get(tag)
         return allowed is not None and all(allowed.fullmatch(c) for c in value.split())
@@ -445,7 +481,7 @@ def _post_cleaners() -> tuple[bleach.Cleaner, nh3.Cleaner]:
         # The writer's own links are editorial: followed, no rel.
         link_rel=None,
         filters=[PostIdFilter],
-        set_tag_attribute_values={"img": {"loading": "lazy"}},
+        set_tag_attribute_values={"img": {"loading": "lazy", "decoding": "async"}},
     )
 
 

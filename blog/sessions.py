@@ -186,6 +186,9 @@ def _no_store(response: Response) -> Response:
     browser keep /admin/export.txt (every reader's email and IP) on disk. A reader's request
     carries no login cookie, so deciding costs them nothing.
     """
+    if response.cache_control.immutable:
+        # Uploaded images and the like: the same bytes for everyone, cached for a year.
+        return response
     if request.path.startswith("/admin") or request.blueprint == "admin" or _logged_in():
         response.headers["Cache-Control"] = "no-store"
         response.headers.pop("Expires", None)

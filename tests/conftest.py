@@ -154,9 +154,11 @@ def _close_connections() -> Iterator[None]:
 
 
 @pytest.fixture
-def app_config(database_uri) -> dict:
-    """The test_config of the app; a test module overrides this fixture to change it."""
-    return base_config(database_uri)
+def app_config(database_uri, tmp_path) -> dict:
+    """The test_config of the app; a test module overrides this fixture to change it.
+
+    Uploaded images go to the test's own folder, never the checkout's instance/media."""
+    return base_config(database_uri, MEDIA_FOLDER=str(tmp_path / "media"))
 
 
 @pytest.fixture

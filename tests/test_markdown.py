@@ -5,35 +5,8 @@ from __future__ import annotations
 import pytest
 
 from blog.markdown import plain_excerpt, render_markdown
-from tests.helpers.hostile import Policy, load_corpus, violations
+from tests.helpers.hostile import POST_POLICY, load_corpus, violations
 from tests.helpers.html import parse
-
-POST_POLICY = Policy(
-    tags=frozenset(
-        "a abbr acronym b blockquote cite code del em i q s strike strong p br "
-        "h1 h2 h3 h4 h5 h6 ul ol li dl dt dd img figure figcaption table thead tbody tfoot "
-        "tr th td pre hr sup sub mark kbd samp var small span div ins u".split()
-    ),
-    attributes={
-        "a": frozenset({"href", "title", "id"}),
-        "abbr": frozenset({"title"}),
-        "acronym": frozenset({"title"}),
-        "blockquote": frozenset({"cite"}),
-        "del": frozenset({"datetime"}),
-        "ins": frozenset({"datetime"}),
-        "q": frozenset({"cite"}),
-        "img": frozenset({"src", "alt", "title", "width", "height", "loading"}),
-        "th": frozenset({"class", "colspan", "rowspan", "scope"}),
-        "td": frozenset({"class", "colspan", "rowspan"}),
-        "ol": frozenset({"start", "reversed"}),
-        "code": frozenset({"class"}),
-        "li": frozenset({"id"}),
-        "sup": frozenset({"id"}),
-        **{f"h{n}": frozenset({"id"}) for n in range(1, 7)},
-    },
-    relative_ok=True,
-    link_rel=None,
-)
 
 
 def test_post_policy_check_can_fail():
@@ -118,9 +91,15 @@ def test_images_need_an_http_or_site_url_and_load_lazily():
     )
     images = [dict(img.attrib) for img in parse(html, "div").iter("img")]
     assert images == [
-        {"src": "https://example.com/cat.jpg", "alt": "A cat", "title": "Cat", "loading": "lazy"},
-        {"src": "/cat.png", "alt": "local", "loading": "lazy"},
-        {"alt": "data", "loading": "lazy"},
+        {
+            "src": "https://example.com/cat.jpg",
+            "alt": "A cat",
+            "title": "Cat",
+            "loading": "lazy",
+            "decoding": "async",
+        },
+        {"src": "/cat.png", "alt": "local", "loading": "lazy", "decoding": "async"},
+        {"alt": "data", "loading": "lazy", "decoding": "async"},
     ]
     # markdown-it itself refuses a javascript: image and leaves the source as text.
     assert "![js](javascript:alert(1))" in html

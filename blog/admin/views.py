@@ -38,13 +38,13 @@ from blog.admin.webmentions import bp as webmentions_bp
 from blog.bounds import page_number
 from blog.comments import store
 from blog.content import delete_post as delete_post_and_comments
-from blog.content import parse_tag_list, save_post, slugify
+from blog.content import parse_tag_list, render_body, save_post, slugify
 from blog.discussion import DiscussionSettings, parse_blocklist
 from blog.extensions import db, limiter, login_manager
 from blog.htmx import is_htmx
 from blog.jobs import runner
 from blog.mail import delivery, subscriptions
-from blog.markdown import render_markdown
+from blog.media.markup import missing_alt
 from blog.models import Comment, CommentStatus, Post, PostStatus, utcnow
 from blog.webmention import send as webmentions
 
@@ -87,9 +87,10 @@ def require_login():
     return login_manager.unauthorized()
 
 
-@bp.context_processor
+@bp.app_context_processor
 def admin_counts() -> dict:
-    """Expose the pending-comment count to the back office's navigation."""
+    """Expose the pending-comment count to the back office's navigation (every blueprint's
+    back-office pages extend admin/base.html: the media library's too)."""
 
     def pending_count() -> int:
         return db.session.scalar(
@@ -343,9 +344,14 @@ def _editor(post: Post):
         flash(_saved_message(post, action, is_new))
         return redirect(url_for("admin.edit_post", post_id=post.id), code=303)
     status_code = 422 if form.is_submitted() else 200
-    preview = render_markdown(form.body.data or "")
+    preview = render_body(form.body.data or "")
     return render_template(
-        "admin/edit.html", form=form, post=post, preview=preview, now=utcnow()
+        "admin/edit.html",
+        form=form,
+        post=post,
+        preview=preview,
+        now=utcnow(),
+        missing_alt=missing_alt(post.body_html or "") if post.id else [],
     ), status_code
 
 
@@ -394,7 +400,7 @@ def preview():
     form = PreviewForm()
     if not form.validate_on_submit():
         return render_template("admin/_preview.html", html=""), 422
-    return render_template("admin/_preview.html", html=render_markdown(form.body.data or ""))
+    return render_template("admin/_preview.html", html=render_body(form.body.data or ""))
 
 
 @bp.route("/admin/posts/<int:post_id>/delete", methods=["GET", "POST"])

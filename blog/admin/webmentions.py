@@ -12,6 +12,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 
 from blog.admin import auth
 from blog.admin.forms import ActionForm
+from blog.bounds import page_number
 from blog.extensions import db
 from blog.models import CommentStatus
 from blog.webmention import store
@@ -28,6 +29,7 @@ def index():
         sa.select(Webmention)
         .options(sa.orm.joinedload(Webmention.post), sa.orm.joinedload(Webmention.comment))
         .order_by(Webmention.updated_at.desc(), Webmention.id.desc()),
+        page=page_number(),
         per_page=50,
         max_per_page=200,
     )

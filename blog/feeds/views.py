@@ -19,6 +19,7 @@ from werkzeug.http import is_resource_modified
 from blog.cache import app_cache
 from blog.feeds import queries
 from blog.feeds.build import MEDIA_TYPES, Channel, Format, Item, render, tag_uri
+from blog.media.markup import absolute_urls
 from blog.models import Comment, Post
 from blog.permalinks import POST_PATH, comment_url, post_url
 
@@ -95,7 +96,9 @@ def post_item(post: Post) -> Item:
         published=post.published_at,
         updated=max(post.published_at, post.updated_at),
         author=post.author.display_name,
-        content_html=post.body_html,
+        # A feed reader resolves "/media/…" against its own address, if at all: absolute URLs
+        # (images, their srcset, links to this site's pages). The host is in the ETag.
+        content_html=absolute_urls(post.body_html, request.host_url.rstrip("/")),
         summary=post.excerpt,
         categories=tuple(tag.name for tag in post.tags),
         comments_link=post_url(post, _external=True, _anchor="comments"),

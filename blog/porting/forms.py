@@ -16,6 +16,8 @@ class UploadForm(FlaskForm):
     export = FileField(
         "Export file", validators=[FileRequired("Choose the export file to import.")]
     )
+    # The pictures saved from the old site, zipped (blog.media.importing matches them).
+    media = FileField("Pictures saved from the old site (a .zip, optional)")
     timezone = StringField("Time zone of the old blog", default="UTC", validators=[DataRequired()])
     author = SelectField("Posts go to the account", coerce=int)
     old_urls = FileField("The old blog's addresses (optional)")

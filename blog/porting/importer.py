@@ -20,6 +20,7 @@ from blog.comments.store import add_comment
 from blog.content import save_post, slugify
 from blog.extensions import db
 from blog.markdown import plain_excerpt, render_markdown
+from blog.media import importing as media_importing
 from blog.models import Comment, Post, Tag, User
 from blog.porting import movabletype, wxr
 from blog.porting.addresses import AddressBook
@@ -79,6 +80,8 @@ class Report:
     answered_by_blog: list[str] = field(default_factory=list)
     listed: list[Listed] = field(default_factory=list)
     rescue: Rescue | None = None
+    # The pictures brought along (--media DIR, or the Import page's zip); None without.
+    media: media_importing.Report | None = None
 
     @property
     def posts_created(self) -> int:
@@ -128,6 +131,8 @@ class Report:
             yield "No images or files point at the old site."
         if self.rescue is not None:
             yield from self.rescue.lines()
+        if self.media is not None:
+            yield from self.media.lines()
         if self.dry_run:
             yield "Dry run: nothing was changed."
 
@@ -181,11 +186,15 @@ def run_import(
     progress: Callable[[int], None] | None = None,
     old_urls: str | Path | None = None,
     basename_length: int | None = None,
+    media: media_importing.Source | None = None,
 ) -> Report:
     """Import an export file in one transaction (rolled back for a dry run) and report.
 
     old_urls: a list of the old blog's URLs to match to the imported posts; basename_length:
-    the old blog's own basename limit, rebuilt besides Movable Type's defaults."""
+    the old blog's own basename limit, rebuilt besides Movable Type's defaults. With media (the
+    pictures saved from the old site), every picture a post shows or links to is matched to a
+    file there, stored as an upload and the post pointed at it.
+    """
     zone = zone_named(timezone)
     user = db.session.get(User, author_id) if author_id else find_author(author)
     with open(path, "rb") as fh:
@@ -198,12 +207,12 @@ def run_import(
         with url_context():
             try:
                 report = _import_file(
-                    path, kind, zone, user, dry_run, old_hosts, progress, False, legacy
+                    path, kind, zone, user, dry_run, old_hosts, progress, False, legacy, media
                 )
             except wxr.HugeTreeNeeded:
                 db.session.rollback()
                 report = _import_file(
-                    path, kind, zone, user, dry_run, old_hosts, progress, True, legacy
+                    path, kind, zone, user, dry_run, old_hosts, progress, True, legacy, media
                 )
             report.rescue = rescue_report(report.listed, report.shared, report.answered_by_blog)
         if dry_run:
@@ -233,11 +242,14 @@ class _LegacyOptions:
 
 
 def _import_file(
-    path, kind, zone, user, dry_run, old_hosts, progress, huge, legacy: _LegacyOptions
+    path, kind, zone, user, dry_run, old_hosts, progress, huge, legacy: _LegacyOptions, media=None
 ) -> Report:
     report = Report(format=kind, dry_run=dry_run, listed=legacy.listed)
     sites: list[str] = []
     importer = _Importer(report, user, kind, old_hosts, sites, legacy.lengths)
+    if media is not None:
+        importer.pictures = media_importing.Attacher(media, dry_run=dry_run)
+        report.media = importer.pictures.report
     with open(path, "rb") as fh:
         for count, entry in enumerate(_entries(fh, kind, zone, progress, huge, sites), 1):
             importer.add(entry)
@@ -262,6 +274,7 @@ class _Importer:
         self.kind = kind
         self.sites = sites
         self.hosts = {h.lower() for h in old_hosts}
+        self.pictures: media_importing.Attacher | None = None
         self.tag_slugs: set[str] = set(db.session.scalars(sa.select(Tag.slug)))
         # The old addresses: recorded as entries come, the rest by finish() at the end.
         self.addresses = AddressBook(report, kind, lengths)
@@ -292,6 +305,8 @@ class _Importer:
             self.report.posts_existing += 1
         self.addresses.add_entry(entry, post)
         self._add_comments(entry, post)
+        if self.pictures is not None:
+            self._bring_pictures(post)
 
     def _existing(self, entry: ParsedEntry) -> Post | None:
         """The post an earlier import made of entry: same old address, or same slug and date."""
@@ -383,6 +398,25 @@ class _Importer:
                 self.report.comments[parsed.status] += 1
             if parsed.old_id:
                 by_old_id[parsed.old_id] = comment
+
+    # --- pictures saved from the old site (blog.media.importing) -------------------------
+
+    def _bring_pictures(self, post: Post) -> None:
+        """Point the post's pictures at the saved copies; they no longer live only out there."""
+        self.pictures.attach(post, self._is_old_url)
+        for url in self.pictures.report.attached:
+            self.report.old_urls.pop(url, None)
+
+    def _is_old_url(self, url: str) -> bool:
+        """True when url points at the old blog (or could: an MT export names no host)."""
+        self._note_sites()
+        host = (urlsplit(url).hostname or "").lower()
+        return (
+            not host
+            or (self.kind == "mt" and not self.hosts)
+            or host in self.hosts
+            or host.endswith((".typepad.com", ".typepad.jp"))
+        )
 
     # --- files left on the old site -----------------------------------------------------
 

@@ -13,6 +13,7 @@ from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from blog.extensions import db
+from blog.media.importing import ZipSource
 from blog.models import User
 from blog.porting.entries import FormatError
 from blog.porting.exporter import export_blog
@@ -31,7 +32,9 @@ def allow_large_upload(endpoint: str | None, _values: dict | None) -> None:
     # Runs before every before_request function, CSRFProtect's included: that one reads
     # the form, so the upload limit of this page must be raised before it.
     if endpoint == "porting.upload" and request.method == "POST":
-        request.max_content_length = current_app.config["IMPORT_MAX_UPLOAD"]
+        # The export, and beside it a zip of the old site's pictures (each checked below).
+        config = current_app.config
+        request.max_content_length = config["IMPORT_MAX_UPLOAD"] + config["IMPORT_MEDIA_MAX_UPLOAD"]
 
 
 @bp.errorhandler(RequestEntityTooLarge)
@@ -47,9 +50,16 @@ def too_large(_error):
     return render_template("porting/import.html", form=form, limit=limit, error=message), 413
 
 
-def _limit_text() -> str:
-    size = current_app.config["IMPORT_MAX_UPLOAD"]
+def _limit_text(key: str = "IMPORT_MAX_UPLOAD") -> str:
+    size = current_app.config[key]
     return f"{size / 1024 / 1024:g} MB" if size >= 1024 * 1024 else f"{size // 1024} KB"
+
+
+def _size(upload) -> int:
+    upload.stream.seek(0, 2)
+    size = upload.stream.tell()
+    upload.stream.seek(0)
+    return size
 
 
 def _upload_folder() -> Path:
@@ -64,11 +74,13 @@ def _forget_upload() -> None:
     folder = _upload_folder()
     if pending:
         (folder / pending["file"]).unlink(missing_ok=True)
-        if pending.get("urls"):
-            (folder / pending["urls"]).unlink(missing_ok=True)
-    for path in (*folder.glob("*.export"), *folder.glob("*.urls")):
-        if path.stat().st_mtime < time.time() - STALE_AFTER:
-            path.unlink(missing_ok=True)
+        for name in ("urls", "media"):
+            if pending.get(name):
+                (folder / pending[name]).unlink(missing_ok=True)
+    for pattern in ("*.export", "*.urls", "*.zip"):
+        for path in folder.glob(pattern):
+            if path.stat().st_mtime < time.time() - STALE_AFTER:
+                path.unlink(missing_ok=True)
 
 
 def _upload_form(**kwargs) -> UploadForm:
@@ -90,6 +102,18 @@ def upload():
     if not form.validate_on_submit():
         status = 422 if request.method == "POST" else 200
         return render_template("porting/import.html", form=form, limit=_limit_text()), status
+    if _size(form.export.data) > current_app.config["IMPORT_MAX_UPLOAD"]:
+        raise RequestEntityTooLarge()
+    pictures = form.media.data if form.media.data and form.media.data.filename else None
+    if pictures is not None and _size(pictures) > current_app.config["IMPORT_MEDIA_MAX_UPLOAD"]:
+        message = (
+            f"That zip of pictures is larger than {_limit_text('IMPORT_MEDIA_MAX_UPLOAD')}, the "
+            "most this page takes. Import from a shell instead, with the pictures in a folder: "
+            "flask --app wsgi import FILE --media DIR."
+        )
+        return render_template(
+            "porting/import.html", form=form, limit=_limit_text(), error=message
+        ), 413
     _forget_upload()
     token = secrets.token_hex(16)
     name = token + ".export"
@@ -100,10 +124,16 @@ def upload():
         # A list of the old blog's addresses: matched to the posts, then kept for the import.
         urls = token + ".urls"
         form.old_urls.data.save(_upload_folder() / urls)
+    media_name = ""
+    if pictures is not None:
+        media_name = token + ".zip"
+        pictures.save(_upload_folder() / media_name)
     timezone = form.timezone.data.strip()
     try:
-        report = run_import(
+        report = _run(
             path,
+            media_name,
+            pictures.filename if pictures else "",
             timezone=timezone,
             author_id=form.author.data,
             dry_run=True,
@@ -111,8 +141,9 @@ def upload():
         )
     except (FormatError, ValueError) as error:
         path.unlink(missing_ok=True)
-        if urls:
-            (_upload_folder() / urls).unlink(missing_ok=True)
+        for name in (urls, media_name):
+            if name:
+                (_upload_folder() / name).unlink(missing_ok=True)
         message = f"This file cannot be imported: {error}. Nothing was changed."
         return render_template(
             "porting/import.html", form=form, limit=_limit_text(), error=message
@@ -123,6 +154,8 @@ def upload():
         "timezone": timezone,
         "author_id": form.author.data,
         "urls": urls,
+        "media": media_name,
+        "media_filename": pictures.filename if pictures else "",
     }
     return render_template(
         "porting/import.html",
@@ -148,8 +181,10 @@ def apply():
         ), 409
     try:
         urls = pending.get("urls")
-        report = run_import(
+        report = _run(
             path,
+            pending.get("media", ""),
+            pending.get("media_filename", ""),
             timezone=pending["timezone"],
             author_id=pending["author_id"],
             old_urls=_upload_folder() / urls if urls else None,
@@ -177,6 +212,17 @@ def old_addresses():
         mimetype="text/csv",
         headers={"Content-Disposition": 'attachment; filename="old-addresses.csv"'},
     )
+
+
+def _run(path: Path, media_name: str, media_label: str, **options):
+    """Run the import, with the zip of pictures kept beside the export when there is one."""
+    if not media_name:
+        return run_import(path, **options)
+    pictures = ZipSource(_upload_folder() / media_name, media_label or "the zip")
+    try:
+        return run_import(path, media=pictures, **options)
+    finally:
+        pictures.close()
 
 
 @bp.route("/export.txt")

@@ -59,6 +59,39 @@ COMMENT_POLICY = Policy(
 )
 
 
+# What a post body may contain (blog.sanitize's post allowlist, written out independently).
+POST_POLICY = Policy(
+    tags=frozenset(
+        "a abbr acronym b blockquote cite code del em i q s strike strong p br "
+        "h1 h2 h3 h4 h5 h6 ul ol li dl dt dd img picture source figure figcaption table thead "
+        "tbody tfoot "
+        "tr th td pre hr sup sub mark kbd samp var small span div ins u".split()
+    ),
+    attributes={
+        "a": frozenset({"href", "title", "id"}),
+        "abbr": frozenset({"title"}),
+        "acronym": frozenset({"title"}),
+        "blockquote": frozenset({"cite"}),
+        "del": frozenset({"datetime"}),
+        "ins": frozenset({"datetime"}),
+        "q": frozenset({"cite"}),
+        "img": frozenset(
+            {"src", "alt", "title", "width", "height", "loading", "decoding", "srcset", "sizes"}
+        ),
+        "source": frozenset({"srcset", "sizes", "type"}),
+        "th": frozenset({"class", "colspan", "rowspan", "scope"}),
+        "td": frozenset({"class", "colspan", "rowspan"}),
+        "ol": frozenset({"start", "reversed"}),
+        "code": frozenset({"class"}),
+        "li": frozenset({"id"}),
+        "sup": frozenset({"id"}),
+        **{f"h{n}": frozenset({"id"}) for n in range(1, 7)},
+    },
+    relative_ok=True,
+    link_rel=None,
+)
+
+
 def browser_scheme(value: str) -> str:
     """Return the scheme the WHATWG URL parser finds in a decoded attribute value."""
     value = value.strip("".join(map(chr, range(0x21))))
@@ -90,6 +123,13 @@ def violations(html: str, policy: Policy = COMMENT_POLICY) -> list[str]:
                 problems.append(f"htmx/data attribute {name}= on <{tag}>")
             if name not in allowed:
                 problems.append(f"attribute {name}= on <{tag}>")
+            if lowered == "srcset":
+                # Every candidate of a srcset is fetched like an image's src.
+                for candidate in value.split(","):
+                    url = candidate.strip().split(" ")[0]
+                    scheme = browser_scheme(url)
+                    if scheme not in policy.image_schemes and (scheme or not policy.relative_ok):
+                        problems.append(f"image URL {url!r} in srcset")
             if lowered in policy.url_attributes:
                 scheme = browser_scheme(value)
                 if tag == "img" and lowered == "src":

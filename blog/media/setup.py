@@ -1,0 +1,26 @@
+"""Wire images into the app: the media folder, the sizes job, the worker's heartbeat, and the
+template helpers (first_image for link previews, filesize)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from blog.jobs import registry
+from blog.media import heartbeat, library, sizes, storage
+
+
+def filesize(size: int) -> str:
+    """Say a file's size the way people read it: 4.2 MB, 380 KB, 900 bytes."""
+    if size >= 1024 * 1024:
+        return f"{size / 1024 / 1024:.1f} MB".replace(".0 MB", " MB")
+    if size >= 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size} bytes"
+
+
+def init_app(app: Flask) -> None:
+    storage.init_app(app)
+    registry.register(library.SIZES_JOB, sizes.run, sizes.describe)
+    registry.register_periodic("media.heartbeat", heartbeat.beat, minute="*")
+    app.jinja_env.globals["first_image"] = library.first_image
+    app.jinja_env.filters["filesize"] = filesize
