@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +30,14 @@ migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address)
+
+
+def retry_after(default: int) -> int:
+    """Whole seconds until the breached limit lifts, rounded up: waiting that long is enough."""
+    limit = limiter.current_limit
+    return max(1, math.ceil(limit.reset_at - time.time())) if limit else default
+
+
 # Configured by blog.mail.transport.init_app (which picks SMTP or .eml files first).
 mail = Mail()
 

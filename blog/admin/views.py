@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-import time
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -40,7 +38,7 @@ from blog.comments import store
 from blog.content import delete_post as delete_post_and_comments
 from blog.content import parse_tag_list, render_body, save_post, slugify
 from blog.discussion import DiscussionSettings, parse_blocklist
-from blog.extensions import db, limiter, login_manager
+from blog.extensions import db, limiter, login_manager, retry_after
 from blog.htmx import is_htmx
 from blog.jobs import runner
 from blog.mail import delivery, subscriptions
@@ -118,8 +116,7 @@ def _failed_login(response: Response) -> bool:
 @bp.errorhandler(RateLimitExceeded)
 def too_many(error: RateLimitExceeded):
     """Answer a breached login limit with a page that says what to do, and when."""
-    limit = limiter.current_limit
-    seconds = max(1, math.ceil(limit.reset_at - time.time())) if limit else 60
+    seconds = retry_after(60)
     page = render_template("admin/too_many.html", limit=error.limit.limit)
     return page, 429, {"Retry-After": str(seconds)}
 

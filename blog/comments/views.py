@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import sqlalchemy as sa
@@ -36,7 +35,7 @@ from blog.comments.section import (
     top_level_comment,
 )
 from blog.errors import size_words
-from blog.extensions import db, limiter
+from blog.extensions import db, limiter, retry_after
 from blog.htmx import is_htmx, retarget
 from blog.mail import subscriptions
 from blog.models import Comment, CommentStatus, Post
@@ -195,8 +194,7 @@ def too_fast(error: RateLimitExceeded):
     """Ask a reader who comments too often to wait, saying how long, keeping the comment."""
     if request.endpoint != "comments.create":
         return errors.http_error(error)
-    limit = limiter.current_limit
-    seconds = max(1, int(limit.reset_at - time.time())) if limit else 15
+    seconds = retry_after(15)
     response = _refused(429, TOO_FAST.format(seconds=seconds))
     if response.status_code == 429:
         response.headers["Retry-After"] = str(seconds)

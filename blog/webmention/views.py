@@ -8,14 +8,13 @@ per source host and per sender address (Flask-Limiter).
 
 from __future__ import annotations
 
-import time
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from flask_limiter import RateLimitExceeded
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from blog.extensions import csrf, db, limiter
+from blog.extensions import csrf, db, limiter, retry_after
 from blog.webmention import receive, store
 from blog.webmention.models import Webmention
 
@@ -83,8 +82,7 @@ def status(token: str):
 @bp.errorhandler(RateLimitExceeded)
 def too_many(error: RateLimitExceeded):
     """Ask a sender who sends too much to wait, plainly."""
-    limit = limiter.current_limit
-    seconds = max(1, int(limit.reset_at - time.time())) if limit else 60
+    seconds = retry_after(60)
     return _plain(
         f"Too many webmentions ({error.limit.limit}): try again in {seconds} seconds.",
         429,
