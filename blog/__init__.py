@@ -36,12 +36,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     extensions.init_app(app)
 
-    from blog import errors, htmx, security, templating
+    from blog import errors, htmx, pagecache, readers, security, templating
 
+    readers.init_app(app)
     security.init_app(app)
     templating.init_app(app)
     htmx.init_app(app)
     errors.init_app(app)
+    pagecache.init_app(app)
 
     # Package __init__ files import nothing (so no import cycles through them): the blueprints
     # are taken from their views modules.

@@ -6,7 +6,10 @@ policy. moderation_verdict() and auto_closed() are the two questions the comment
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import ipaddress
+import json
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
@@ -73,7 +76,21 @@ class DiscussionSettings:
 
     @classmethod
     def _read(cls) -> DiscussionSettings:
-        stored = Setting.get(SETTING_KEY) or {}
+        # A prebuilt statement and the text parsed once: building an ORM query for the one
+        # Setting row cost 0.3 ms, a tenth of posting a comment.
+        return cls.from_text(db.session.scalar(_STORED_TEXT))
+
+    @staticmethod
+    def from_text(text: str | None) -> DiscussionSettings:
+        """Return the settings stored as this JSON text (None: the defaults).
+
+        The page cache reads the stored text with each page's key (blog.posts.keys).
+        """
+        return dataclasses.replace(_parsed(text), blocklist=list(_parsed(text).blocklist))
+
+    @classmethod
+    def from_stored(cls, stored: dict) -> DiscussionSettings:
+        """Return the settings from their stored form, defaults field by field."""
         defaults = cls()
         moderation = stored.get("moderation", defaults.moderation)
         if moderation not in set(Moderation):
@@ -97,6 +114,15 @@ class DiscussionSettings:
         value = asdict(self)
         value["moderation"] = str(self.moderation)
         Setting.put(SETTING_KEY, value)
+
+
+_STORED_TEXT = sa.select(sa.cast(Setting.value, sa.Text)).where(Setting.key == SETTING_KEY)
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed(text: str | None) -> DiscussionSettings:
+    stored = json.loads(text) if text else {}
+    return DiscussionSettings.from_stored(stored if isinstance(stored, dict) else {})
 
 
 def _non_negative(value: object, default: int) -> int:

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from flask import Flask
 from werkzeug.serving import make_server
 
-from blog import create_app
+from blog import create_app, prepared
 from blog.extensions import db
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -210,10 +210,13 @@ def count_queries() -> Iterator[list[str]]:
 
     engine = db.engine
     sa.event.listen(engine, "before_cursor_execute", before)
+    # The page keys run on the driver, below SQLAlchemy's events (blog.prepared): count them too.
+    prepared.observers.append(statements.append)
     try:
         yield statements
     finally:
         sa.event.remove(engine, "before_cursor_execute", before)
+        prepared.observers.remove(statements.append)
 
 
 @pytest.fixture

@@ -37,30 +37,54 @@ def add_comment(
     user_id: int | None = None,
     reason: str = "",
 ) -> Comment:
-    """Sanitize and store a comment on post; replies to a reply attach to its top-level comment."""
+    """Sanitize and store a comment on post; replies to a reply attach to its top-level comment.
+
+    Two prebuilt statements, not the ORM's unit of work (which cost a millisecond of the four
+    a comment may take): the INSERT, and an UPDATE that counts the comment and bumps the
+    post's revision in the database itself, so concurrent comments never lose a count. The
+    comment returned is in the session, as if loaded.
+    """
     if parent is not None and parent.parent_id is not None:
         parent = db.session.get(Comment, parent.parent_id) or parent
-    comment = Comment(
-        post=post,
-        parent=parent,
-        author_name=author_name.strip(),
-        author_email=author_email.strip(),
-        author_url=author_url.strip(),
-        body=body,
-        body_html=clean_comment(body),
-        status=status,
-        created_at=created_at or utcnow(),
-        ip=ip,
-        user_agent=user_agent[:300],
-        user_id=user_id,
-        reason=reason,
-    )
+    if post.id is None or (parent is not None and parent.id is None):
+        db.session.flush()
+    values = {
+        "post_id": post.id,
+        "parent_id": parent.id if parent is not None else None,
+        "author_name": author_name.strip(),
+        "author_email": author_email.strip(),
+        "author_url": author_url.strip(),
+        "body": body,
+        "body_html": clean_comment(body),
+        "status": str(status),
+        "created_at": created_at or utcnow(),
+        "ip": ip,
+        "user_agent": user_agent[:300],
+        "user_id": user_id,
+        "reason": reason,
+    }
+    comment_id = db.session.scalar(_INSERT, values)
+    approved = 1 if status == CommentStatus.APPROVED else 0
+    db.session.execute(_COUNT_AND_TOUCH, {"post": post.id, "approved": approved})
+    # The row changed under the ORM: read these again when next asked.
+    db.session.expire(post, ["comment_count", "revision"])
+    comment = Comment(id=comment_id, **values)
+    so.make_transient_to_detached(comment)
     db.session.add(comment)
-    if status == CommentStatus.APPROVED:
-        # One more, counted without a query: posting is the hot write.
-        post.comment_count = (post.comment_count or 0) + 1
-    post.touch()
     return comment
+
+
+# On the tables, not the mapped classes: the ORM's bulk-insert path cost as much as the rest.
+_COMMENTS, _POSTS = Comment.__table__, Post.__table__
+_INSERT = _COMMENTS.insert().returning(_COMMENTS.c.id)
+_COUNT_AND_TOUCH = (
+    _POSTS.update()
+    .where(_POSTS.c.id == sa.bindparam("post"))
+    .values(
+        comment_count=_POSTS.c.comment_count + sa.bindparam("approved"),
+        revision=_POSTS.c.revision + 1,
+    )
+)
 
 
 def set_status(comments: Iterable[Comment], status: str) -> None:

@@ -1,4 +1,8 @@
-"""Posting comments in place: the form, new comments, replies, and others' comments arriving."""
+"""Posting comments in place: the form, new comments, replies, and others' comments arriving.
+
+The form comes from shared pages, so it carries no CSRF token: blog.origin refuses posts a
+browser made from another site (and still wants the token from the logged-in writer).
+"""
 
 from __future__ import annotations
 
@@ -18,27 +22,30 @@ from flask import (
     request,
 )
 from flask_limiter import RateLimitExceeded
-from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 
-from blog import errors
+from blog import errors, origin, readers
 from blog.comments import spam, store
 from blog.comments.forms import CommentForm
 from blog.comments.section import (
     POLL_BATCH,
+    Preview,
     approved_after,
     author_of,
+    comment_form,
     new_form,
+    preview_of,
     remember_author,
     remember_held,
+    remember_recent,
     row_id,
     top_level_comment,
 )
 from blog.errors import size_words
 from blog.extensions import db, limiter
 from blog.htmx import is_htmx, retarget
-from blog.models import Comment, CommentStatus, Post
+from blog.models import Comment, CommentStatus, Post, utcnow
 from blog.permalinks import POST_PATH, get_public_post, post_url
 from blog.posts.page import render_post_page
 
@@ -58,28 +65,45 @@ TOO_LARGE = (
     "Your comment could not be sent: it is larger than this blog accepts (at most {limit}). "
     "Nothing you typed was lost; please shorten it and send it again."
 )
+CONFIRM = (
+    "Please check your comment: this is how it will appear. Post it below, or change it first."
+)
+
+
+@bp.before_request
+def read_the_form_first() -> None:
+    """Parse a posted comment before anything else looks at it (the rate limits included).
+
+    A body over MAX_CONTENT_LENGTH then answers 413, in place and keeping the text, whatever
+    else would refuse it too (CSRFProtect used to read the form first for its token).
+    """
+    if request.endpoint == "comments.create":
+        request.form  # noqa: B018 (raises RequestEntityTooLarge)
 
 
 @bp.post(COMMENTS)
 @limiter.limit(spam.flood_limit, exempt_when=spam.flood_exempt, deduct_when=spam.stored)
 @limiter.limit(spam.hourly_limit, exempt_when=spam.hourly_exempt, deduct_when=spam.stored)
+@origin.protect
 def create(year: int, month: int, slug: str):
     """Add a comment: htmx gets the new fragments, a plain form post a redirect to the comment."""
-    post = get_public_post(year, month, slug)
-    form = CommentForm()
+    post = _post_to_comment(year, month, slug)
+    form = comment_form()
     if not spam.comments_open(post):
         return _closed(post, form)
     parent = top_level_comment(post, form.parent_id.data)
+    form.parent_id.data = parent.id if parent else None
     if not form.validate_on_submit():
-        form.parent_id.data = parent.id if parent else None
         return _form_again(post, form, 422)
     duplicate = spam.duplicate_of(post, form, request.remote_addr or "")
     if duplicate is not None:
         held = "" if duplicate.status == CommentStatus.APPROVED else " (it waits for moderation)"
         form.body.errors = [DUPLICATE.format(held=held)]
-        form.parent_id.data = parent.id if parent else None
         return _form_again(post, form, 409)
+    if spam.needs_confirmation(form):
+        return _form_again(post, form, 200, alert=CONFIRM, preview=preview_of(form))
     status, reason = spam.assess(post, form, request)
+    writer = readers.writer()
     comment = store.add_comment(
         post,
         author_name=form.author_name.data,
@@ -91,33 +115,58 @@ def create(year: int, month: int, slug: str):
         reason=reason,
         ip=request.remote_addr or "",
         user_agent=request.user_agent.string,
-        user_id=current_user.id if current_user.is_authenticated else None,
+        user_id=writer.id if writer is not None else None,
     )
+    db.session.flush()
+    # Read before the commit expires them: reading them after it costs two more queries.
+    comment_id, approved, url = comment.id, status == CommentStatus.APPROVED, post_url(post)
     db.session.commit()
-    author = author_of(form) if form.remember.data else None
+    spam.mark_stored()
     if is_htmx():
-        after = request.form.get("after", type=row_id)
-        news = approved_after(post.id, after) if after is not None else []
-        if comment.status != CommentStatus.APPROVED or comment not in news:
-            news = sorted([*news, comment], key=lambda c: c.id)
-        response = make_response(
-            render_template(
-                "comments/_created.html",
-                post=post,
-                comment=comment,
-                new_comments=news,
-                last_id=max([after or 0, *(c.id for c in news if c.status == "approved")]),
-                # The fresh form keeps who is writing; only the comment is cleared.
-                form=new_form(post, author=author_of(form), remember=bool(author)),
-            )
-        )
-        retarget(response, "#comment-form-slot", "innerHTML")
+        response = _created(post, form, comment)
     else:
-        response = redirect(post_url(post, _anchor=f"comment-{comment.id}"), 303)
-    if comment.status != CommentStatus.APPROVED:
-        remember_held(response, comment)
-    remember_author(response, author)
+        response = redirect(f"{url}#comment-{comment_id}", 303)
+    if not approved:
+        remember_held(response, comment_id)
+    remember_recent(response, comment_id)
+    remember_author(response, author_of(form) if form.remember.data else None)
     return response
+
+
+def _post_to_comment(year: int, month: int, slug: str) -> Post:
+    """Return the public post at /year/month/slug/ (404 if none), without its tags or author."""
+    post = db.session.scalar(_POST_TO_COMMENT, {"slug": slug, "now": utcnow()})
+    if post is None or (post.published_at.year, post.published_at.month) != (year, month):
+        abort(404)
+    return post
+
+
+# Built once (posting is the hot write): the post, without its tags and author.
+_POST_TO_COMMENT = (
+    sa.select(Post)
+    .where(Post.slug == sa.bindparam("slug"), Post.public_filter(sa.bindparam("now")))
+    .options(so.lazyload(Post.tags), so.lazyload(Post.author))
+)
+
+
+def _created(post: Post, form: CommentForm, comment: Comment) -> Response:
+    """Answer htmx: the new comment and others' since ?after, the count, a fresh form."""
+    after = request.form.get("after", type=row_id)
+    news = approved_after(post.id, after) if after is not None else []
+    if comment.status != CommentStatus.APPROVED or comment not in news:
+        news = sorted([*news, comment], key=lambda c: c.id)
+    response = make_response(
+        render_template(
+            "comments/_created.html",
+            post=post,
+            comment=comment,
+            new_comments=news,
+            last_id=max([after or 0, *(c.id for c in news if c.status == "approved")]),
+            # The fresh form keeps who is writing; only the comment is cleared.
+            form=new_form(post, author=author_of(form), remember=bool(form.remember.data)),
+        )
+    )
+    return retarget(response, "#comment-form-slot", "innerHTML")
 
 
 @bp.get(COMMENTS)
@@ -128,6 +177,13 @@ def poll(year: int, month: int, slug: str):
     after = request.args.get("after", type=row_id)
     if after is None:
         abort(400, "Say which comments you already have: ?after=<the last comment id>.")
+    response = make_response(_arrived(slug, year, month, after))
+    # Never from a cache: the poll is how a new comment reaches readers within its interval.
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+def _arrived(slug: str, year: int, month: int, after: int):
     rows = db.session.execute(
         sa.select(Comment, Post)
         .join(Comment.post)
@@ -160,11 +216,29 @@ def form(year: int, month: int, slug: str):
     if not is_htmx():
         return redirect(post_url(post, replyto=replyto, _anchor="comment-form"), 303)
     if not spam.comments_open(post):
-        return _closed(post, CommentForm(formdata=None))
+        return _closed(post, comment_form(formdata=None))
     form = new_form(post, replyto=replyto)
     response = make_response(render_template("comments/_form_moved.html", post=post, form=form))
+    response.headers["Cache-Control"] = "no-store"  # a fresh stamp, and maybe a name
     slot = f"#reply-slot-{form.parent_id.data}" if form.parent_id.data else "#comment-form-slot"
     return retarget(response, slot, "innerHTML")
+
+
+@bp.get("/comments/stamp")
+def stamp():
+    """Send a fresh form stamp: static/js/comments.js puts it in a shared page's form."""
+    response = make_response(spam.form_stamp())
+    response.mimetype = "text/plain"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.errorhandler(origin.CrossOriginRefused)
+def cross_origin(error: origin.CrossOriginRefused):
+    """Refuse a comment another site's page sent, giving the text back (403)."""
+    if request.endpoint != "comments.create":
+        return errors.http_error(error)
+    return _refused(403, origin.REFUSED)
 
 
 @bp.errorhandler(CSRFError)
@@ -203,14 +277,28 @@ def too_large(error: RequestEntityTooLarge):
     return retarget(response, "#comment-form-alert")
 
 
-def _form_again(post: Post, form: CommentForm, status: int, alert: str = "") -> Response:
-    """Answer with the form as sent and its messages: the fragment for htmx, else the page."""
+def _form_again(
+    post: Post, form: CommentForm, status: int, alert: str = "", preview: Preview | None = None
+) -> Response:
+    """Answer with the form as sent and its messages: the fragment for htmx, else the page.
+
+    A page stamp in it becomes a fresh one (the reader has the form in front of them now), so
+    sending it again after a correction needs no confirmation.
+    """
+    stamp = spam.read_stamp(form.issued.data)
+    if stamp is not None and stamp.page:
+        form.issued.data = spam.form_stamp()
     if is_htmx():
+        context = {"post": post, "form": form, "alert": alert, "preview": preview}
+        response = make_response(render_template("comments/_form.html", **context), status)
+        if status not in (200, 422):
+            retarget(response, "#comment-form")
+    else:
         response = make_response(
-            render_template("comments/_form.html", post=post, form=form, alert=alert), status
+            render_post_page(post, form=form, alert=alert, preview=preview), status
         )
-        return retarget(response, "#comment-form") if status != 422 else response
-    return make_response(render_post_page(post, form=form, alert=alert), status)
+    response.headers["Cache-Control"] = "no-store"  # what this reader typed
+    return response
 
 
 def _refused(status: int, alert: str) -> Response:
@@ -219,7 +307,7 @@ def _refused(status: int, alert: str) -> Response:
         post = get_public_post(**request.view_args)
     except NotFound as missing:
         return make_response(render_template("errors/error.html", error=missing), 404)
-    form = CommentForm()
+    form = comment_form()
     form.parent_id.data = getattr(top_level_comment(post, form.parent_id.data), "id", None)
     return _form_again(post, form, status, alert=alert)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from werkzeug.routing import Rule
 
@@ -19,13 +20,42 @@ from tests.security.helpers import (
     state_changing_rules,
 )
 
+# A browser's signs that another site's page sent the request (blog.origin refuses each).
+CROSS_SITE = [
+    {"Sec-Fetch-Site": "cross-site"},
+    {"Sec-Fetch-Site": "same-site"},
+    {"Origin": "https://evil.example"},
+    {"Origin": "null"},
+    {"Referer": "https://evil.example/a-page-with-a-form"},
+    # Sec-Fetch-Site says nothing usable: the Origin decides.
+    {"Sec-Fetch-Site": "some-future-value", "Origin": "https://evil.example"},
+]
+
+
+def origin_guarded(app: Flask, rule: Rule) -> bool:
+    """True for the public forms exempt from the token and guarded by blog.origin instead."""
+    return getattr(app.view_functions[rule.endpoint], "cross_origin_protected", False)
+
 
 def refused_without_token(app: Flask, client, rules: list[Rule]) -> list[str]:
-    """Return the state-changing rules that did NOT refuse a request without a CSRF token."""
+    """Return the state-changing rules that did NOT refuse a forged request.
+
+    Every rule must refuse a request without a valid CSRF token (400), except the public forms
+    guarded by blog.origin: those must refuse a request any of CROSS_SITE marks as another
+    site's (403). (That the writer's session still needs the token there is shown by
+    test_origin_guarded_forms_still_want_the_writers_token.)
+    """
     values = sample_values(app)
     failures = []
     for rule, url in rule_urls(app, rules, values):
         for method in sorted(rule.methods & {"POST", "PUT", "PATCH", "DELETE"}):
+            if origin_guarded(app, rule):
+                for headers in CROSS_SITE:
+                    response = client.open(url, method=method, data={"x": "1"}, headers=headers)
+                    text = main_text(response.data)
+                    if response.status_code != 403 or "another site" not in text:
+                        failures.append(f"{method} {url} {headers}: {response.status_code}")
+                continue
             for headers in ({}, {"X-CSRFToken": "not-a-valid-token"}):
                 response = client.open(url, method=method, data={"x": "1"}, headers=headers)
                 if response.status_code != 400 or "could not be sent" not in main_text(
@@ -37,18 +67,41 @@ def refused_without_token(app: Flask, client, rules: list[Rule]) -> list[str]:
 
 def test_every_state_changing_route_refuses_a_post_without_token(app, client, demo):
     rules = state_changing_rules(app)
+    assert [r.endpoint for r in rules if origin_guarded(app, r)] == ["comments.create"]
     assert not refused_without_token(app, client, rules)
-    # The same requests with a valid token are not refused for CSRF: the check is the token.
+    # The same requests with a valid token (from this site's own pages) are not refused for
+    # CSRF: the check is the token, or for the public forms where the browser says it was.
     urls = [url for _rule, url in rule_urls(app, rules, sample_values(app))]
     db.session.close()  # the test's own session must not hold SQLite's write lock
+    same_site = {"Sec-Fetch-Site": "same-origin", "Origin": "http://localhost"}
     for url in urls:
         # A fresh token each time (an earlier POST may have logged out and emptied the
         # session), each request in its own app context as in production.
         with app.app_context():
             token = csrf_token(client)
         with app.app_context():
-            response = client.post(url, data={"csrf_token": token}, headers={"X-CSRFToken": token})
-        assert "could not be sent" not in main_text(response.data), url
+            headers = {"X-CSRFToken": token, **same_site}
+            response = client.post(url, data={"csrf_token": token}, headers=headers)
+        text = main_text(response.data)
+        assert "could not be sent" not in text and "another site" not in text, url
+
+
+def test_origin_guarded_forms_still_want_the_writers_token(app, client, demo):
+    """A logged-in writer's session is never exempt: without the token, 400 as everywhere."""
+    from blog.demo import AUTHOR
+
+    writer = db.session.scalar(sa.select(User).where(User.username == AUTHOR["username"]))
+    with client.session_transaction() as session:
+        session["_user_id"] = str(writer.id)
+        session["_fresh"] = True
+    rules = [r for r in state_changing_rules(app) if origin_guarded(app, r)]
+    assert rules
+    same_site = {"Sec-Fetch-Site": "same-origin"}
+    for _rule, url in rule_urls(app, rules, sample_values(app)):
+        for headers in (same_site, {**same_site, "X-CSRFToken": "not-a-valid-token"}):
+            response = client.post(url, data={"x": "1"}, headers=headers)
+            assert response.status_code == 400, (url, headers)
+            assert "could not be sent" in main_text(response.data)
 
 
 def test_csrf_walker_catches_an_unprotected_route(app, client, demo):
@@ -63,6 +116,21 @@ def test_csrf_walker_catches_an_unprotected_route(app, client, demo):
     assert refused_without_token(app, client, rules) == [
         "POST /__unprotected {}: 200",
         "POST /__unprotected {'X-CSRFToken': 'not-a-valid-token'}: 200",
+    ]
+
+
+def test_origin_walker_catches_a_form_that_only_claims_the_check(app, client, demo):
+    """Prove the walker can fail: an exempt route marked as origin-guarded but not checking."""
+
+    @app.post("/__claims")
+    def claims():
+        return "changed"
+
+    claims.cross_origin_protected = True
+    csrf.exempt(claims)
+    rules = [r for r in state_changing_rules(app) if r.rule == "/__claims"]
+    assert refused_without_token(app, client, rules) == [
+        f"POST /__claims {headers}: 200" for headers in CROSS_SITE
     ]
 
 

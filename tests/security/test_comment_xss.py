@@ -27,8 +27,8 @@ def test_payloads_in_every_comment_field_never_execute(app, client):
     with current_app.test_request_context():
         page = post_url(post)
     comments = page + "comments"
-    token = parse(client.get(page).data).find(".//body").get("data-hx-headers")
-    headers = {"X-CSRFToken": token.split('"')[3]}
+    client.get(page)
+    headers: dict[str, str] = {}  # readers' forms carry no token (blog.origin guards them)
 
     failures: list[tuple[str, int, str, list[str]]] = []
 
