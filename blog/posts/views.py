@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, render_template, request, url_for
+from flask import Blueprint, abort, current_app, make_response, render_template, request, url_for
 
 from blog import pagecache, readers
 from blog.extensions import db
@@ -113,8 +113,9 @@ def detail(year: int, month: int, slug: str):
     """Show a post with its comments."""
     if not readers.is_anonymous() or "replyto" in request.args:
         # For this reader alone: their name in the form, their held comments, the form open
-        # under the comment they answer, the writer's bar.
-        return render_post_page(get_public_post(year, month, slug))
+        # under the comment they answer (with a stamp of now), the writer's bar.
+        page = render_post_page(get_public_post(year, month, slug))
+        return readers.mark_personal(make_response(page))
     key = keys.post_page(year, month, slug)
     if key is None:
         abort(404)
