@@ -15,7 +15,6 @@ Databases are kept in bench/results/data/ (git-ignored) and reused; --fresh rebu
 from __future__ import annotations
 
 import argparse
-import functools
 import os
 import re
 import shutil
@@ -198,7 +197,7 @@ def survey(
 
         sa.event.listen(db.engine, "before_cursor_execute", count)
         prepared.observers.append(statements.append)  # the page keys run below SQLAlchemy
-        get = functools.partial(app.test_client().get, base_url=f"http://127.0.0.1:{port}")
+        get = in_process(app, port)
         feed = get(pages["post-200"] + "comments.atom")
         pages["feed-etag"] = feed.headers["ETag"]
         pages["page-etag"] = get(pages["post-200"]).headers["ETag"]
@@ -218,6 +217,12 @@ def survey(
             if response.status_code >= 400:
                 raise SystemExit(f"{target.path} answered {response.status_code}")
             counts[target.name] = len(statements)
+        mine = get(pages["post-200"], headers={"Cookie": pages["remembered"]})
+        if (
+            b'value="Bench Reader"' not in mine.data
+            or "private" not in mine.headers["Cache-Control"]
+        ):
+            raise SystemExit("the remembered reader's page is not their own")
         counts[POSTING] = posting_statements(app, pages, statements)
         sa.event.remove(db.engine, "before_cursor_execute", count)
         prepared.observers.remove(statements.append)
@@ -226,6 +231,27 @@ def survey(
         db.session.remove()
         db.engine.dispose()
     return pages, counts
+
+
+def in_process(app, port: int):
+    """Return get(path, headers) on the app's test client, as if to gunicorn's host (feed ETags
+    depend on it). A Cookie header goes into a client of its own (the test client sends its
+    own cookie jar, not the header)."""
+    base = f"http://127.0.0.1:{port}"
+    clients: dict[str, object] = {}
+
+    def get(path: str, headers: dict[str, str] | None = None):
+        headers = dict(headers or {})
+        cookie = headers.pop("Cookie", "")
+        client = clients.get(cookie)
+        if client is None:
+            client = clients[cookie] = app.test_client()
+            for pair in filter(None, cookie.split("; ")):
+                name, value = pair.split("=", 1)
+                client.set_cookie(name, value, domain="127.0.0.1")
+        return client.get(path, headers=headers, base_url=base)
+
+    return get
 
 
 def posting_statements(app, pages: dict[str, str], statements: list[str]) -> int:
@@ -263,10 +289,7 @@ def time_in_process(sites: list, rounds: int = 40) -> None:
         for site in sites
     ]
     # The host gunicorn serves: feed ETags depend on it.
-    gets = [
-        functools.partial(app.test_client().get, base_url=f"http://127.0.0.1:{site.port}")
-        for app, site in zip(apps, sites, strict=True)
-    ]
+    gets = [in_process(app, site.port) for app, site in zip(apps, sites, strict=True)]
     samples: dict[tuple[int, str], list[float]] = {}
     for round_ in range(rounds + 2):
         for target in targets(sites[0].pages):

@@ -86,7 +86,9 @@ class DiscussionSettings:
 
         The page cache reads the stored text with each page's key (blog.posts.keys).
         """
-        return dataclasses.replace(_parsed(text), blocklist=list(_parsed(text).blocklist))
+        return dataclasses.replace(
+            stored_discussion(text), blocklist=list(stored_discussion(text).blocklist)
+        )
 
     @classmethod
     def from_stored(cls, stored: dict) -> DiscussionSettings:
@@ -120,7 +122,8 @@ _STORED_TEXT = sa.select(sa.cast(Setting.value, sa.Text)).where(Setting.key == S
 
 
 @functools.lru_cache(maxsize=16)
-def _parsed(text: str | None) -> DiscussionSettings:
+def stored_discussion(text: str | None) -> DiscussionSettings:
+    """Return the settings stored as this text, parsed once and shared: read, never change it."""
     stored = json.loads(text) if text else {}
     return DiscussionSettings.from_stored(stored if isinstance(stored, dict) else {})
 

@@ -71,10 +71,16 @@ def etag(kind: str, key: Hashable) -> str:
     archive and its only month's); the query string is left out but for what the key holds
     (?page=N), so ?utm_source=... shares the page.
     """
-    # Where absolute URLs in the page point (request.url_root costs 0.1 ms: it decodes the URL).
+    # Where absolute URLs in the page point, and the path, as the server gave them (decoding
+    # them as request.url_root does cost 0.1 ms).
     environ = request.environ
-    site = (environ["wsgi.url_scheme"], request.host, environ.get("SCRIPT_NAME", ""))
-    parts = (kind, key, current_app.extensions["build_id"], site, request.path)
+    site = (
+        environ["wsgi.url_scheme"],
+        environ.get("HTTP_HOST") or environ.get("SERVER_NAME", ""),
+        environ.get("SCRIPT_NAME", ""),
+        environ.get("PATH_INFO", ""),
+    )
+    parts = (kind, key, current_app.extensions["build_id"], site)
     return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
 
 

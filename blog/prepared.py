@@ -4,8 +4,9 @@ A cached page is answered after one small read (its key: blog.posts.keys). Throu
 session that read cost 0.33 ms of CPU here (checking out the connection, BEGIN, SQLAlchemy's
 execution machinery, ROLLBACK), against 0.45 ms for Flask's whole constant route; the same SQL
 on the driver's connection costs 0.03 ms. So these statements are written with SQLAlchemy Core
-(one definition for SQLite and PostgreSQL), compiled once per dialect, and executed on a pooled
-DBAPI connection with the bind and result conversions of their column types applied by hand.
+(one definition for SQLite and PostgreSQL), compiled once per dialect, and executed on a DBAPI
+connection kept for them, with the bind and result conversions of their column types applied
+by hand.
 
 SQLAlchemy's events do not see these executions; `observers` does (the tests and the benchmark
 count statements with it).
@@ -13,6 +14,8 @@ count statements with it).
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -94,26 +97,101 @@ class Prepared:
 
 
 def _fetch(engine: sa.Engine, compiled: _Compiled, parameters: Any) -> list[tuple]:
-    connection = None
-    try:
-        connection = engine.raw_connection()
-        cursor = connection.cursor()
+    for attempt in (1, 2):
+        reader = None
         try:
-            cursor.execute(compiled.sql, parameters)
-            rows = cursor.fetchall()
-        finally:
-            cursor.close()
-    except engine.dialect.loaded_dbapi.Error as error:
-        # The same exception SQLAlchemy would raise, so blog.errors answers an outage with 503.
-        raise sa.exc.DBAPIError.instance(
-            compiled.sql, parameters, error, engine.dialect.loaded_dbapi.Error
-        ) from error
-    finally:
-        if connection is not None:
-            connection.close()  # back to the pool (which rolls back what the driver began)
+            reader = _reader(engine)
+            reader.cursor.execute(compiled.sql, parameters)
+            rows = reader.cursor.fetchall()
+            break
+        except engine.dialect.loaded_dbapi.Error as error:
+            gone = reader is not None and engine.dialect.is_disconnect(
+                error, reader.connection, reader.cursor
+            )
+            _drop(engine)
+            if gone and attempt == 1:
+                continue  # the server restarted or dropped us: once more, on a new connection
+            # The exception SQLAlchemy would raise, so blog.errors answers an outage with 503.
+            raise sa.exc.DBAPIError.instance(
+                compiled.sql, parameters, error, engine.dialect.loaded_dbapi.Error
+            ) from error
     if not any(compiled.results):
         return [tuple(row) for row in rows]
     return [_convert(row, compiled.results) for row in rows]
+
+
+@dataclass
+class _Reader:
+    connection: Any  # SQLAlchemy's proxy of the driver connection, detached from the pool
+    cursor: Any
+
+
+# One connection per engine and thread, kept for these reads: checking one out of the pool and
+# rolling it back on return cost as much as the query. They read in autocommit (each statement
+# sees what is committed), and close when their engine is disposed.
+_readers: weakref.WeakKeyDictionary[sa.Engine, threading.local] = weakref.WeakKeyDictionary()
+_open: weakref.WeakKeyDictionary[sa.Engine, list[_Reader]] = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+
+
+def _reader(engine: sa.Engine) -> _Reader:
+    local = _readers.get(engine)
+    reader = getattr(local, "reader", None) if local is not None else None
+    if reader is not None:
+        return reader
+    with _lock:
+        if engine not in _readers:
+            _readers[engine] = threading.local()
+            _open[engine] = opened = []
+            sa.event.listen(engine, "engine_disposed", _close_all)
+            # An engine dropped without dispose() closes them too (psycopg warns otherwise).
+            weakref.finalize(engine, _close_each, opened)
+        local = _readers[engine]
+    connection = engine.raw_connection()
+    connection.detach()
+    driver = connection.driver_connection
+    if hasattr(driver, "autocommit"):  # psycopg: no transaction left open between reads
+        driver.autocommit = True
+    reader = _Reader(connection, connection.cursor())
+    local.reader = reader
+    with _lock:
+        _open[engine].append(reader)
+    return reader
+
+
+def _drop(engine: sa.Engine) -> None:
+    """Close this thread's connection for engine (after an error): the next read opens another."""
+    local = _readers.get(engine)
+    reader = getattr(local, "reader", None) if local is not None else None
+    if reader is None:
+        return
+    local.reader = None
+    with _lock:
+        if reader in _open.get(engine, []):
+            _open[engine].remove(reader)
+    _close(reader)
+
+
+def _close_all(engine: sa.Engine) -> None:
+    with _lock:
+        readers = list(_open.get(engine, []))
+        _open.get(engine, []).clear()
+        _readers[engine] = threading.local()
+    _close_each(readers)
+
+
+def _close_each(readers: list[_Reader]) -> None:
+    for reader in list(readers):
+        _close(reader)
+    readers.clear()
+
+
+def _close(reader: _Reader) -> None:
+    try:
+        reader.cursor.close()
+        reader.connection.close()
+    except Exception:  # noqa: BLE001 - a broken connection may fail to close; it is gone anyway
+        pass
 
 
 def _convert(row: Iterable, processors: list) -> tuple:

@@ -111,7 +111,8 @@ def index():
 @bp.route(POST_PATH)
 def detail(year: int, month: int, slug: str):
     """Show a post with its comments."""
-    if not readers.is_anonymous() or "replyto" in request.args:
+    replying = request.environ.get("QUERY_STRING") and "replyto" in request.args
+    if replying or not readers.is_anonymous():
         # For this reader alone: their name in the form, their held comments, the form open
         # under the comment they answer (with a stamp of now), the writer's bar.
         page = render_post_page(get_public_post(year, month, slug))
@@ -161,7 +162,8 @@ def tag(tag: str):
 
     def render() -> str:
         row = db.get_or_404(Tag, found.id)
-        select = Post.published().where(keys.tagged(found.id, found.big))
+        walk = found.walk(_page_number(), current_app.config["POSTS_PER_PAGE"])
+        select = Post.published().where(keys.tagged(found.id, walk))
         return render_template("posts/tag.html", page=_window(select), tag=row)
 
     if not readers.is_anonymous():
