@@ -266,9 +266,11 @@ def posting_statements(app, pages: dict[str, str], statements: list[str]) -> int
         stamp = spam.form_stamp(time.time() - 60)
     form = {"author_name": "Bench Reader", "body": f"Counted {time.time()}", "issued": stamp}
     client.get(page)
-    statements.clear()
-    response = client.post(pages["comment-post"], data=form)
     db.session.remove()
+    statements.clear()
+    with app.app_context():  # its own, as in a server: nothing read before is reused
+        response = client.post(pages["comment-post"], data=form)
+        db.session.remove()
     if response.status_code != 303:
         raise SystemExit(f"posting a comment answered {response.status_code}, not 303")
     return len(statements)

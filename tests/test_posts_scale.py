@@ -94,6 +94,8 @@ def _page_queries(runner, client, queries, posts: int, comments: int) -> dict[st
     urls |= {"year": f"/{when.year}/", "month": f"/{when.year}/{when.month:02d}/"}
     urls |= {p.slug: f"/{p.published_at.year}/{p.published_at.month:02d}/{p.slug}/" for p in found}
     db.session.rollback()
+    # Another blog in the same process: forget the tags it kept (blog.posts.keys.tag).
+    client.application.extensions.pop("blog.tags", None)
     counts = {}
     for name, url in urls.items():
         # A fresh app context per request, as a server has: nothing read by one page

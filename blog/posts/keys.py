@@ -16,11 +16,13 @@ Post.previous_post() and next_post().
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from flask import current_app
 
 from blog.discussion import SETTING_KEY, stored_discussion
 from blog.models import VISIBLE_STATUSES, Post, Setting, Tag, User, UTCDateTime, post_tags, utcnow
@@ -229,6 +231,7 @@ _TAGGED = {
 class Found:
     id: int
     name: str
+    slug: str
     size: int  # its posts, counted up to BIG_TAG
     posts: int  # about how many posts the blog has (the highest id)
 
@@ -240,19 +243,47 @@ class Found:
         return self.size >= BIG_TAG or self.size**2 > page * per_page * max(self.posts, 1)
 
 
-def tag(slug: str) -> Found | None:
+# Found tags are kept a minute per process: a tag never changes its name (the feeds rely on that
+# too), and its size only chooses a plan; a tag page then needs one statement. When its listing
+# comes back empty, the tag is read again in case it was deleted or made anew under its slug.
+TAG_SECONDS = 60
+
+
+def tag(slug: str, fresh: bool = False) -> Found | None:
     """Return the tag with this slug and what chooses the plan that reads its posts, or None."""
+    known = current_app.extensions.setdefault("blog.tags", {})
+    found, since = known.get(slug, (None, 0.0))
+    if found is not None and not fresh and time.monotonic() - since < TAG_SECONDS:
+        return found
     rows = _TAG.run(slug=slug)
     if not rows:
+        known.pop(slug, None)
         return None
     tag_id, name, size, posts = rows[0]
-    return Found(tag_id, name, size, posts or 0)
+    found = Found(tag_id, name, slug, size, posts or 0)
+    if len(known) > 1000:
+        known.clear()
+    known[slug] = (found, time.monotonic())
+    return found
 
 
-def tag_page(found: Found, page: int, per_page: int) -> ListingKey | None:
-    """Return the key of page `page` of the posts with a tag (its name never changes)."""
+def tag_page(slug: str, page: int, per_page: int) -> tuple[Found, ListingKey | None] | None:
+    """Return the tag and the key of page `page` of its posts (None past the end); None: no tag."""
+    found = tag(slug)
+    if found is None:
+        return None
+    rows = _tagged_rows(found, page, per_page)
+    if not rows:
+        again = tag(slug, fresh=True)
+        if again is None:
+            return None
+        if again != found:
+            found, rows = again, _tagged_rows(again, page, per_page)
+    listing = _window(rows, page, per_page)
+    return found, listing and ListingKey((found.id, *listing.key), listing.has_next)
+
+
+def _tagged_rows(found: Found, page: int, per_page: int) -> list[tuple]:
     window = {"limit": per_page + 1, "offset": (page - 1) * per_page}
     walk = found.walk(page, per_page)
-    rows = _TAGGED[walk].run(tag_id=found.id, now=utcnow(), **window)
-    listing = _window(rows, page, per_page)
-    return listing and ListingKey((found.id, *listing.key), listing.has_next)
+    return _TAGGED[walk].run(tag_id=found.id, now=utcnow(), **window)

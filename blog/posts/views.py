@@ -156,20 +156,20 @@ def archive(year: int, month: int | None = None):
 @bp.route("/tags/<tag>/")
 def tag(tag: str):
     """Show the posts with a tag."""
-    found = keys.tag(tag)
-    if found is None:
+    per_page = current_app.config["POSTS_PER_PAGE"]
+    found_and_key = keys.tag_page(tag, _page_number(), per_page)
+    if found_and_key is None:
         abort(404)
+    found, key = found_and_key
 
     def render() -> str:
         row = db.get_or_404(Tag, found.id)
-        walk = found.walk(_page_number(), current_app.config["POSTS_PER_PAGE"])
-        select = Post.published().where(keys.tagged(found.id, walk))
+        select = Post.published().where(keys.tagged(found.id, found.walk(_page_number(), per_page)))
         return render_template("posts/tag.html", page=_window(select), tag=row)
 
     if not readers.is_anonymous():
         return render()
-    per_page = current_app.config["POSTS_PER_PAGE"]
-    return _listing("tag", keys.tag_page(found, _page_number(), per_page), render)
+    return _listing("tag", key, render)
 
 
 @bp.route("/search")
