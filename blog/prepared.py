@@ -71,16 +71,37 @@ class Prepared:
         }
         results = [
             column.type.dialect_impl(dialect).result_processor(dialect, None)
-            for column in self.statement.selected_columns
+            for column in self.statement.exported_columns  # a select's, or an insert's RETURNING
         ]
         return _Compiled(expanded.statement, positional, names, constants, converters, results)
 
     def run(self, **values: Any) -> list[tuple]:
-        """Execute with values for the named parameters; return the rows, types converted."""
+        """Execute with values for the named parameters, on this thread's connection kept for
+        reads (autocommit: it sees what is committed); return the rows, types converted."""
         engine = db.engine
-        compiled = self._by_dialect.get(engine.dialect.name)
+        compiled, parameters = self._prepare(engine.dialect, values)
+        return _fetch(engine, compiled, parameters)
+
+    def run_in_session(self, **values: Any) -> list[tuple]:
+        """Execute in the ORM session's transaction (its connection: BEGIN IMMEDIATE for a
+        write request on SQLite); return the rows. Pending ORM changes are not flushed first."""
+        connection = db.session.connection()
+        compiled, parameters = self._prepare(connection.dialect, values)
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(compiled.sql, parameters)
+            rows = cursor.fetchall() if cursor.description else []
+        except connection.dialect.loaded_dbapi.Error as error:
+            base = connection.dialect.loaded_dbapi.Error
+            raise sa.exc.DBAPIError.instance(compiled.sql, parameters, error, base) from error
+        finally:
+            cursor.close()
+        return _converted(rows, compiled)
+
+    def _prepare(self, dialect: sa.Dialect, values: dict[str, Any]) -> tuple[_Compiled, Any]:
+        compiled = self._by_dialect.get(dialect.name)
         if compiled is None:
-            compiled = self._by_dialect[engine.dialect.name] = self._compile(engine.dialect)
+            compiled = self._by_dialect[dialect.name] = self._compile(dialect)
         given = {}
         for name, value in values.items():
             convert = compiled.converters[name]
@@ -93,7 +114,7 @@ class Prepared:
             parameters = {**compiled.constants, **given}
         for observe in observers:
             observe(compiled.sql)
-        return _fetch(engine, compiled, parameters)
+        return compiled, parameters
 
 
 def _fetch(engine: sa.Engine, compiled: _Compiled, parameters: Any) -> list[tuple]:
@@ -115,6 +136,10 @@ def _fetch(engine: sa.Engine, compiled: _Compiled, parameters: Any) -> list[tupl
             raise sa.exc.DBAPIError.instance(
                 compiled.sql, parameters, error, engine.dialect.loaded_dbapi.Error
             ) from error
+    return _converted(rows, compiled)
+
+
+def _converted(rows: list, compiled: _Compiled) -> list[tuple]:
     if not any(compiled.results):
         return [tuple(row) for row in rows]
     return [_convert(row, compiled.results) for row in rows]

@@ -13,6 +13,7 @@ import functools
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask import Request, current_app, request
@@ -21,8 +22,8 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from blog import readers
 from blog.comments.forms import CommentForm
 from blog.discussion import DiscussionSettings, auto_closed, moderation_verdict
-from blog.extensions import db
 from blog.models import Comment, CommentStatus, Post, UTCDateTime, utcnow
+from blog.prepared import Prepared
 
 STAMP_SALT = "comment-form-issued"
 DUPLICATE_WINDOW = timedelta(days=1)
@@ -157,8 +158,13 @@ def assess(post: Post, form: CommentForm, request: Request) -> tuple[str, str]:
     return verdict or (CommentStatus.APPROVED, "")
 
 
-def duplicate_of(post: Post, form: CommentForm, ip: str) -> sa.Row | None:
-    """Return (id, status) of this person's comment on post with the same text from the last day.
+class Duplicate(NamedTuple):
+    id: int
+    status: str
+
+
+def duplicate_of(post: Post, form: CommentForm, ip: str) -> Duplicate | None:
+    """Return this person's comment on post with the same text from the last day, if any.
 
     The same person is the same email (any case) or, without an email, the same name and IP.
     """
@@ -171,26 +177,41 @@ def duplicate_of(post: Post, form: CommentForm, ip: str) -> sa.Row | None:
         "since": utcnow() - DUPLICATE_WINDOW,
     }
     if email:
-        return db.session.execute(_SAME_EMAIL, {**common, "email": email}).first()
-    name = (form.author_name.data or "").strip()
-    return db.session.execute(_SAME_NAME_AND_IP, {**common, "name": name, "ip": ip}).first()
+        rows = _SAME_EMAIL.run_in_session(**common, email=email)
+    else:
+        name = (form.author_name.data or "").strip()
+        rows = _SAME_NAME_AND_IP.run_in_session(**common, name=name, ip=ip)
+    return Duplicate(*rows[0]) if rows else None
 
 
-# Built once: building the query for each comment cost more than running it.
+# Built once and run on the driver (blog.prepared): building the query for each comment cost
+# more than running it.
 _SAME_TEXT = (
     sa.select(Comment.id, Comment.status)
     .where(
-        Comment.post_id == sa.bindparam("post_id"),
-        Comment.body == sa.bindparam("body"),
+        Comment.post_id == sa.bindparam("post_id", type_=sa.Integer()),
+        Comment.body == sa.bindparam("body", type_=sa.Text()),
         Comment.created_at >= sa.bindparam("since", type_=UTCDateTime()),
     )
     .limit(1)
 )
-_SAME_EMAIL = _SAME_TEXT.where(sa.func.lower(Comment.author_email) == sa.bindparam("email"))
-_SAME_NAME_AND_IP = _SAME_TEXT.where(
-    Comment.author_email == "",
-    Comment.author_name == sa.bindparam("name"),
-    Comment.ip == sa.bindparam("ip"),
+_SAMPLE = {"post_id": 0, "body": "", "since": None}
+_SAME_EMAIL = Prepared(
+    _SAME_TEXT.where(
+        sa.func.lower(Comment.author_email) == sa.bindparam("email", type_=sa.String())
+    ),
+    **_SAMPLE,
+    email="",
+)
+_SAME_NAME_AND_IP = Prepared(
+    _SAME_TEXT.where(
+        Comment.author_email == "",
+        Comment.author_name == sa.bindparam("name", type_=sa.String()),
+        Comment.ip == sa.bindparam("ip", type_=sa.String()),
+    ),
+    **_SAMPLE,
+    name="",
+    ip="",
 )
 
 

@@ -13,17 +13,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Protocol
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, Post, utcnow
+from blog.prepared import Prepared
 from blog.sanitize import clean_comment
 
 
 def add_comment(
-    post: Post,
+    post: Post | PostRow,
     *,
     author_name: str,
     body: str,
@@ -39,15 +41,15 @@ def add_comment(
 ) -> Comment:
     """Sanitize and store a comment on post; replies to a reply attach to its top-level comment.
 
-    Two prebuilt statements, not the ORM's unit of work (which cost a millisecond of the four
-    a comment may take): the INSERT, and an UPDATE that counts the comment and bumps the
-    post's revision in the database itself, so concurrent comments never lose a count. The
-    comment returned is in the session, as if loaded.
+    Two prebuilt statements on the session's connection, not the ORM's unit of work (which cost
+    a millisecond of the four a comment may take): the INSERT, and an UPDATE that counts the
+    comment and bumps the post's revision in the database itself, so concurrent comments never
+    lose a count. The comment returned is in the session, as if loaded.
     """
     if parent is not None and parent.parent_id is not None:
         parent = db.session.get(Comment, parent.parent_id) or parent
-    if post.id is None or (parent is not None and parent.id is None):
-        db.session.flush()
+    if db.session.new or db.session.dirty or db.session.deleted:
+        db.session.flush()  # what the caller changed first goes first (ids, counts)
     values = {
         "post_id": post.id,
         "parent_id": parent.id if parent is not None else None,
@@ -63,27 +65,43 @@ def add_comment(
         "user_id": user_id,
         "reason": reason,
     }
-    comment_id = db.session.scalar(_INSERT, values)
+    [(comment_id,)] = _INSERT.run_in_session(**{"v_" + k: v for k, v in values.items()})
     approved = 1 if status == CommentStatus.APPROVED else 0
-    db.session.execute(_COUNT_AND_TOUCH, {"post": post.id, "approved": approved})
-    # The row changed under the ORM: read these again when next asked.
-    db.session.expire(post, ["comment_count", "revision"])
+    _COUNT_AND_TOUCH.run_in_session(post=post.id, approved=approved)
+    if isinstance(post, Post) and post in db.session:
+        # The row changed under the ORM: read these again when next asked.
+        db.session.expire(post, ["comment_count", "revision"])
     comment = Comment(id=comment_id, **values)
     so.make_transient_to_detached(comment)
     db.session.add(comment)
     return comment
 
 
-# On the tables, not the mapped classes: the ORM's bulk-insert path cost as much as the rest.
+class PostRow(Protocol):
+    """What add_comment() needs of a post: its id (a Post, or a row read without the ORM)."""
+
+    id: int
+
+
+# On the tables, with prebuilt statements run on the driver (blog.prepared): the ORM's
+# insert path, and SQLAlchemy's execution machinery, cost as much as the rest.
 _COMMENTS, _POSTS = Comment.__table__, Post.__table__
-_INSERT = _COMMENTS.insert().returning(_COMMENTS.c.id)
-_COUNT_AND_TOUCH = (
+_COLUMNS = [c for c in _COMMENTS.columns if c.name != "id"]
+_INSERT = Prepared(
+    _COMMENTS.insert()
+    .values({c.name: sa.bindparam("v_" + c.name, type_=c.type) for c in _COLUMNS})
+    .returning(_COMMENTS.c.id),
+    **{"v_" + c.name: None for c in _COLUMNS},
+)
+_COUNT_AND_TOUCH = Prepared(
     _POSTS.update()
-    .where(_POSTS.c.id == sa.bindparam("post"))
+    .where(_POSTS.c.id == sa.bindparam("post", type_=sa.Integer()))
     .values(
-        comment_count=_POSTS.c.comment_count + sa.bindparam("approved"),
+        comment_count=_POSTS.c.comment_count + sa.bindparam("approved", type_=sa.Integer()),
         revision=_POSTS.c.revision + 1,
-    )
+    ),
+    post=0,
+    approved=0,
 )
 
 

@@ -7,6 +7,8 @@ browser made from another site (and still wants the token from the logged-in wri
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -45,9 +47,10 @@ from blog.comments.section import (
 from blog.errors import size_words
 from blog.extensions import db, limiter
 from blog.htmx import is_htmx, retarget
-from blog.models import Comment, CommentStatus, Post, utcnow
+from blog.models import Comment, CommentStatus, Post, UTCDateTime, utcnow
 from blog.permalinks import POST_PATH, get_public_post, post_url
 from blog.posts.page import render_post_page
+from blog.prepared import Prepared
 
 bp = Blueprint("comments", __name__)
 
@@ -87,25 +90,25 @@ def read_the_form_first() -> None:
 @origin.protect
 def create(year: int, month: int, slug: str):
     """Add a comment: htmx gets the new fragments, a plain form post a redirect to the comment."""
-    post = _post_to_comment(year, month, slug)
+    ref = _post_to_comment(year, month, slug)
     form = comment_form()
-    if not spam.comments_open(post):
-        return _closed(post, form)
-    parent = top_level_comment(post, form.parent_id.data)
+    if not spam.comments_open(ref):
+        return _closed(ref.load(), form)
+    parent = top_level_comment(ref, form.parent_id.data)
     form.parent_id.data = parent.id if parent else None
     if not form.validate_on_submit():
-        return _form_again(post, form, 422)
-    duplicate = spam.duplicate_of(post, form, request.remote_addr or "")
+        return _form_again(ref.load(), form, 422)
+    duplicate = spam.duplicate_of(ref, form, request.remote_addr or "")
     if duplicate is not None:
         held = "" if duplicate.status == CommentStatus.APPROVED else " (it waits for moderation)"
         form.body.errors = [DUPLICATE.format(held=held)]
-        return _form_again(post, form, 409)
+        return _form_again(ref.load(), form, 409)
     if spam.needs_confirmation(form):
-        return _form_again(post, form, 200, alert=CONFIRM, preview=preview_of(form))
-    status, reason = spam.assess(post, form, request)
+        return _form_again(ref.load(), form, 200, alert=CONFIRM, preview=preview_of(form))
+    status, reason = spam.assess(ref, form, request)
     writer = readers.writer()
     comment = store.add_comment(
-        post,
+        ref,
         author_name=form.author_name.data,
         author_email=form.author_email.data or "",
         author_url=form.author_url.data or "",
@@ -117,15 +120,13 @@ def create(year: int, month: int, slug: str):
         user_agent=request.user_agent.string,
         user_id=writer.id if writer is not None else None,
     )
-    db.session.flush()
-    # Read before the commit expires them: reading them after it costs two more queries.
-    comment_id, approved, url = comment.id, status == CommentStatus.APPROVED, post_url(post)
+    comment_id, approved = comment.id, status == CommentStatus.APPROVED
     db.session.commit()
     spam.mark_stored()
     if is_htmx():
-        response = _created(post, form, comment)
+        response = _created(ref.load(), form, comment)
     else:
-        response = redirect(f"{url}#comment-{comment_id}", 303)
+        response = redirect(f"{post_url(ref)}#comment-{comment_id}", 303)
     if not approved:
         remember_held(response, comment_id)
     remember_recent(response, comment_id)
@@ -133,19 +134,42 @@ def create(year: int, month: int, slug: str):
     return response
 
 
-def _post_to_comment(year: int, month: int, slug: str) -> Post:
-    """Return the public post at /year/month/slug/ (404 if none), without its tags or author."""
-    post = db.session.scalar(_POST_TO_COMMENT, {"slug": slug, "now": utcnow()})
-    if post is None or (post.published_at.year, post.published_at.month) != (year, month):
+@dataclass(frozen=True)
+class PostRef:
+    """What posting a comment needs of its post, read without the ORM (posting is the hot
+    write); load() gives the whole post when a page must be shown instead."""
+
+    id: int
+    slug: str
+    published_at: datetime
+    comments_open: bool
+
+    def load(self) -> Post:
+        return db.session.get(Post, self.id)
+
+
+def _post_to_comment(year: int, month: int, slug: str) -> PostRef:
+    """Return the public post at /year/month/slug/ (404 if none)."""
+    rows = _POST_TO_COMMENT.run_in_session(slug=slug, now=utcnow())
+    if not rows:
         abort(404)
-    return post
+    post_id, published, comments_open = rows[0]
+    published_at = datetime.fromisoformat(published).replace(tzinfo=UTC)
+    if (published_at.year, published_at.month) != (year, month):
+        abort(404)
+    return PostRef(post_id, slug, published_at, bool(comments_open))
 
 
-# Built once (posting is the hot write): the post, without its tags and author.
-_POST_TO_COMMENT = (
-    sa.select(Post)
-    .where(Post.slug == sa.bindparam("slug"), Post.public_filter(sa.bindparam("now")))
-    .options(so.lazyload(Post.tags), so.lazyload(Post.author))
+# Built once, run on the driver in the request's transaction (blog.prepared).
+_POST_TO_COMMENT = Prepared(
+    sa.select(
+        Post.id, sa.cast(Post.published_at, sa.Text), sa.cast(Post.comments_open, sa.Integer)
+    ).where(
+        Post.slug == sa.bindparam("slug", type_=sa.String()),
+        Post.public_filter(sa.bindparam("now", type_=UTCDateTime())),
+    ),
+    slug="",
+    now=None,
 )
 
 
