@@ -60,3 +60,41 @@ def test_every_page_type_is_valid_html(client, demo, tmp_path):
         pages[url] = response.get_data(as_text=True)
     errors = validate(pages, tmp_path)
     assert errors == []
+
+
+def test_pages_made_for_one_reader_are_valid_html(app, client, demo, tmp_path):
+    """The writer's page (their bar, the token), the form opened under a comment, and the page
+    that asks a reader without JavaScript to confirm a comment (its preview)."""
+    import time
+
+    from blog.comments import spam
+    from tests.helpers import factories
+
+    post = post_by_slug(OPEN_DEMO_POST)
+    url = path_of(post)
+    comment_id = post.approved_comments()[0].id
+    pages = {"replyto": client.get(f"{url}?replyto={comment_id}").get_data(as_text=True)}
+    with app.test_request_context():
+        old_stamp = spam.page_stamp(time.time() - 600)
+    confirm = create_app_with_time_check(app).test_client().post(
+        url + "comments",
+        data={"author_name": "Ada", "body": "Checked <em>first</em>.", "issued": old_stamp},
+    )
+    assert confirm.status_code == 200 and "comment-preview" in confirm.get_data(as_text=True)
+    pages["confirm"] = confirm.get_data(as_text=True)
+    user = factories.writer(app)
+    writer = app.test_client()
+    with writer.session_transaction() as session:
+        session["_user_id"] = str(user.id)
+        session["_fresh"] = True
+    with app.app_context():  # its own request: nothing of the earlier readers' is reused
+        pages["writer"] = writer.get(url).get_data(as_text=True)
+    assert "writer-bar" in pages["writer"]
+    assert validate(pages, tmp_path) == []
+
+
+def create_app_with_time_check(app):
+    """The same blog with the real time check on (the suite's config turns it off)."""
+    from blog import create_app
+
+    return create_app({**app.config, "COMMENT_MIN_SECONDS": None})
