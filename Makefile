@@ -47,8 +47,9 @@ pytest-passes:
 	if [ -n "$$BLOG_TEST_DATABASE_URL" ] || [ "$$CI" = true ]; then \
 	  BLOG_TEST_ENGINE=postgresql $(BIN)/pytest $(PYTEST_ARGS); fi
 
-# wrk against gunicorn and nginx at 1,000 and 100,000 posts; see BENCHMARKS.md.
-bench: $(VENV)/.installed-run
+# wrk against gunicorn and nginx at 1,000 and 100,000 posts; see BENCHMARKS.md. It reads pages
+# with tests/helpers (html5lib, a test extra) and runs deploy/nginx.conf like tests/test_nginx.py.
+bench: $(VENV)/.installed-test
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 lint: $(VENV)/.installed-test
