@@ -76,10 +76,9 @@ def test_pages_made_for_one_reader_are_valid_html(app, client, demo, tmp_path):
     pages = {"replyto": client.get(f"{url}?replyto={comment_id}").get_data(as_text=True)}
     with app.test_request_context():
         old_stamp = spam.page_stamp(time.time() - 600)
-    confirm = create_app_with_time_check(app).test_client().post(
-        url + "comments",
-        data={"author_name": "Ada", "body": "Checked <em>first</em>.", "issued": old_stamp},
-    )
+    checking = create_app_with_time_check(app).test_client()
+    form = {"author_name": "Ada", "body": "Checked <em>first</em>.", "issued": old_stamp}
+    confirm = checking.post(url + "comments", data=form)
     assert confirm.status_code == 200 and "comment-preview" in confirm.get_data(as_text=True)
     pages["confirm"] = confirm.get_data(as_text=True)
     user = factories.writer(app)

@@ -110,6 +110,9 @@ def test_a_new_comment_shows_through_the_cache_within_the_poll_interval(app, sta
     assert first.headers["X-Cache-Status"] in ("MISS", "EXPIRED")
     assert second.headers["X-Cache-Status"] in FROM_CACHE  # the app was not asked
     assert second.headers["ETag"] == first.headers["ETag"]
+    # Each answer has its own request id, the kept one too (the app logs the same id).
+    assert second.headers["X-Request-ID"] != first.headers["X-Request-ID"]
+    assert re.fullmatch(r"[0-9a-f]{32}", second.headers["X-Request-ID"])
     assert "Set-Cookie" not in second.headers and "Cookie" not in second.headers.get("Vary", "")
 
     # Another reader comments, straight to the app (as through another proxy or server).
