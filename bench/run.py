@@ -15,6 +15,7 @@ Databases are kept in bench/results/data/ (git-ignored) and reused; --fresh rebu
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -164,10 +165,7 @@ def survey(
     from blog.models import Post
     from blog.readers import REMEMBER_COOKIE
 
-    app = create_app(
-        {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}", "SECRET_KEY": "bench"}
-        | {"BENCH_ROUTES": True, "RATELIMIT_ENABLED": False}
-    )
+    app = create_app(settings(db_path))
     pages: dict[str, str] = {}
     with app.app_context():
         for n in (10, 200, 2000):
@@ -283,13 +281,7 @@ def time_in_process(sites: list, rounds: int = 40) -> None:
 
     from blog import create_app
 
-    apps = [
-        create_app(
-            {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{site.db_path}", "SECRET_KEY": "bench"}
-            | {"BENCH_ROUTES": True, "RATELIMIT_ENABLED": False}
-        )
-        for site in sites
-    ]
+    apps = [create_app(settings(site.db_path)) for site in sites]
     # The host gunicorn serves: feed ETags depend on it.
     gets = [in_process(app, site.port) for app, site in zip(apps, sites, strict=True)]
     samples: dict[tuple[int, str], list[float]] = {}
@@ -324,17 +316,25 @@ def wait_for(url: str, timeout: float = 30) -> None:
             time.sleep(0.2)
 
 
+def settings(db_path: Path) -> dict:
+    """The app's settings for the benchmark, the same in-process and in gunicorn (BLOG_*): a
+    page's ETag covers the settings, and the 304 targets send the ETag read in-process."""
+    return {
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}",
+        "SECRET_KEY": "bench",
+        "BENCH_ROUTES": True,
+        "RATELIMIT_ENABLED": False,
+        "PROXY_FIX_X_FOR": 1,  # readers' addresses, as from nginx (the posting target)
+    }
+
+
 def start_gunicorn(
     db_path: Path, port: int, workers: int, tmp: Path, servers: list, code: Path = ROOT
 ) -> subprocess.Popen:
     """Start gunicorn on the database, running the checkout at code (this one by default)."""
     env = {
         **os.environ,
-        "BLOG_SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}",
-        "BLOG_SECRET_KEY": "bench",
-        "BLOG_BENCH_ROUTES": "true",
-        "BLOG_RATELIMIT_ENABLED": "false",
-        "BLOG_PROXY_FIX_X_FOR": "1",  # readers' addresses, as from nginx (the posting target)
+        **{f"BLOG_{name}": json.dumps(value) for name, value in settings(db_path).items()},
         "GUNICORN_ACCESSLOG": "",
         "GUNICORN_LOGLEVEL": "warning",
         "PYTHONPATH": str(code),  # its blog package, not the one installed in the virtualenv
@@ -431,7 +431,6 @@ end
 def comment_script(base: str, pages: dict[str, str], tmp: Path) -> str:
     """Read the comment form once as a reader would (cookie, CSRF token, every field the page
     gives, empty ones empty), and write a wrk script that POSTs it; return its path."""
-    import json
 
     from tests.helpers import browser_opener, form_fields
 
