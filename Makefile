@@ -69,6 +69,7 @@ pytest-passes:
 # recorded, the worker's mails a second; it uses aiosmtpd, a test tool); see BENCHMARKS.md. The
 # bench reads the comment form as the load tests do (tests/helpers: html5lib), so it needs the
 # test extra: one form reader for both, not a second one that could drift from what they prove.
+# It runs deploy/nginx.conf like tests/test_nginx.py.
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 	$(BIN)/python bench/bench_mail.py

@@ -36,13 +36,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     extensions.init_app(app)
 
-    from blog import errors, htmx, security, sessions, templating
+    from blog import errors, htmx, pagecache, readers, security, sessions, templating
 
+    readers.init_app(app)
     security.init_app(app)
     sessions.init_app(app)
     templating.init_app(app)
     htmx.init_app(app)
     errors.init_app(app)
+    pagecache.init_app(app)
 
     from blog.bounds import RowIdConverter
 

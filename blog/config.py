@@ -23,8 +23,13 @@ class Defaults:
     SITEMAP_MAX_AGE = 3600
     # Rendered comment lists kept per process (keyed by the post's revision; 0 turns it off).
     COMMENTS_CACHE_SIZE = 256
-    # How often an open post page asks for readers' new comments.
+    # How often an open post page asks for readers' new comments. Shared caches keep a page a
+    # third of this and may serve it stale while revalidating for the rest (blog.pagecache).
     COMMENTS_POLL_SECONDS = 30
+    # Pages kept per process for anonymous readers, keyed by what they show (blog.pagecache),
+    # at most this many and this many bytes together (0 entries: render every time).
+    PAGE_CACHE_SIZE = 512
+    PAGE_CACHE_BYTES = 16 * 1024 * 1024
     # "Remember me" keeps a commenter's name, email and website this long (seconds).
     COMMENTS_REMEMBER_SECONDS = 60 * 60 * 24 * 365
     # Overrides the "faster than this is a robot" discussion setting when not None (tests: 0).

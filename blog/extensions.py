@@ -13,16 +13,33 @@ import sqlalchemy as sa
 from flask import Flask, g, has_app_context, has_request_context, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_login import LoginManager
+from flask_login import LoginManager as FlaskLoginManager
 from flask_mailman import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.orm import DeclarativeBase
 
+from blog.readers import session_in_use
+
 
 class Base(DeclarativeBase):
     pass
+
+
+class LoginManager(FlaskLoginManager):
+    """Flask-Login that leaves alone the requests that never used a session.
+
+    Its after-request hook asks the session about "remember me" on every response, which marks
+    the session accessed and makes Flask add `Vary: Cookie` to every page, shared ones too. A
+    request that sent no session cookie and whose code never read the session has nothing for
+    the hook to do (login_user() and logout_user() read it), so the hook is skipped there.
+    """
+
+    def _update_remember_cookie(self, response):
+        if not session_in_use():
+            return response
+        return super()._update_remember_cookie(response)
 
 
 db = SQLAlchemy(model_class=Base)
@@ -63,7 +80,8 @@ def init_app(app: Flask) -> None:
             _tune_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT"])
     migrate.init_app(app, db, directory=str(_migrations_dir(app)))
     csrf.init_app(app)
-    login_manager.init_app(app)
+    # No context processor: it loads the user for every template (see blog.readers).
+    login_manager.init_app(app, add_context_processor=False)
     login_manager.login_view = "admin.login"
     limiter.init_app(app)
 

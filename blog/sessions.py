@@ -29,6 +29,7 @@ from flask import Flask, Response, current_app, g, request, session
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy.orm.attributes import set_committed_value
 
+from blog import readers
 from blog.extensions import READ_ONLY_METHODS, db, login_manager
 from blog.models import Login, User, utcnow
 
@@ -183,8 +184,11 @@ def _no_store(response: Response) -> Response:
     """Keep every back-office page and every page made for the logged-in writer out of caches.
 
     A shared cache (a proxy, a CDN) must never keep and hand on the writer's pages, nor a
-    browser keep /admin/export.txt (every reader's email and IP) on disk. A reader's request
-    carries no login cookie, so deciding costs them nothing.
+    browser keep /admin/export.txt (every reader's email and IP) on disk. This runs after
+    blog.pagecache has marked the page (personal: `private, no-cache`; shared: `public`), and
+    for the writer no-store wins over either. The shared page is left alone: it is only ever
+    made for a request that carries no cookie a login can live in (blog.readers), and for such
+    a request this decides without touching the session, which would add `Vary: Cookie`.
     """
     if response.cache_control.immutable:
         # Uploaded images and the like: the same bytes for everyone, cached for a year.
@@ -196,8 +200,12 @@ def _no_store(response: Response) -> Response:
 
 
 def _logged_in() -> bool:
-    cookie = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
-    if "_user_id" not in session and cookie not in request.cookies:
+    """Return True for the logged-in writer's requests (and the one that logs them in).
+
+    Without a session or remember-me cookie, and with the session untouched by this request's
+    code, nobody is logged in: flask.session is not even asked (asking marks it accessed).
+    """
+    if not readers.may_be_logged_in() and not readers.session_in_use():
         return False
     return current_user.is_authenticated
 

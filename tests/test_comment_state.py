@@ -3,8 +3,9 @@
 Whatever sequence of changes a post's comments go through — added (approved, held, spam,
 replies), approved, held, marked as spam, deleted, edited, changed in bulk, imported again
 from a newer export, re-rendered after a policy change — the comment list the post page
-serves from its per-process cache, the feeds served from theirs, and the stored count equal
-what an app with every cache switched off renders from the database at that moment.
+serves from its per-process cache (and the whole page from the page cache, as anonymous readers
+get it), the feeds served from theirs, and the stored count equal what an app with every cache
+switched off renders from the database at that moment.
 """
 
 from __future__ import annotations
@@ -72,7 +73,9 @@ Imported comment number {n}.
 def apps(database_uri):
     """Two apps on one database: the blog as it runs, and one with every cache off."""
     cached = create_app(base_config(database_uri))
-    fresh = create_app(base_config(database_uri, COMMENTS_CACHE_SIZE=0, FEED_CACHE_SIZE=0))
+    fresh = create_app(
+        base_config(database_uri, COMMENTS_CACHE_SIZE=0, FEED_CACHE_SIZE=0, PAGE_CACHE_SIZE=0)
+    )
     factories.writer(cached)
     return cached, fresh
 

@@ -31,9 +31,14 @@ def urls(app, post: Post) -> tuple[str, str]:
 
 
 def token(client, page_url: str) -> str:
-    """Fetch the page the way a browser does and return the form's CSRF token."""
+    """Fetch the page the way a browser does and return the form's CSRF token (the writer's)."""
     doc = parse(client.get(page_url))
     return doc.xpath("//form[@id='comment-form']//input[@name='csrf_token']/@value")[0]
+
+
+def read(client, page_url: str) -> None:
+    """Fetch the page as a reader's browser does before posting its form."""
+    assert client.get(page_url).status_code == 200
 
 
 def fields(app, **values) -> dict[str, str]:
@@ -77,14 +82,16 @@ def test_form_posts_to_the_same_url_with_and_without_javascript(app, client, pos
     assert form.get("action") == comments
     assert form.get("method") == "post"
     assert form.get("data-hx-post") == comments
-    assert form.xpath(".//input[@name='csrf_token']/@value")[0]
+    # A shared page: no token bound to anybody's session (blog.origin guards the form).
+    assert not form.xpath(".//input[@name='csrf_token']")
+    assert form.get("data-stamp-url") == "/comments/stamp"
     names = set(form.xpath(".//*[@name]/@name"))
     assert {"author_name", "author_email", "author_url", "body", "remember", "parent_id"} <= names
     poll = one(doc, "//*[@id='comment-poll']")
     assert poll.get("data-hx-get") == comments
     assert poll.get("data-hx-trigger") == "every 30s"
     assert one(doc, "//*[@id='comment-status']").get("role") == "status"
-    assert doc.xpath("//body/@data-hx-headers")[0].startswith('{"X-CSRFToken"')
+    assert not doc.xpath("//body/@data-hx-headers")
 
 
 def test_poll_interval_is_configurable(app_config, post):
@@ -101,9 +108,7 @@ def test_poll_interval_is_configurable(app_config, post):
 
 def test_plain_post_redirects_to_the_new_comment(app, client, post):
     page, comments = urls(app, post)
-    response = client.post(
-        comments, data=fields(app, csrf_token=token(client, page), author_url="example.org/ada")
-    )
+    response = client.post(comments, data=fields(app, author_url="example.org/ada"))
     assert response.status_code == 303
     [comment] = stored(app)
     assert response.headers["Location"].endswith(f"{page}#comment-{comment.id}")
@@ -130,7 +135,6 @@ def test_plain_validation_error_is_the_whole_page_with_the_text_kept(app, client
         comments,
         data=fields(
             app,
-            csrf_token=token(client, page),
             author_name="",
             author_email="not an email",
             author_url="javascript:alert(1)",
@@ -172,7 +176,8 @@ def test_plain_validation_error_is_the_whole_page_with_the_text_kept(app, client
 )
 def test_htmx_validation_error_is_422_with_the_form_only(app, client, hx, post, overrides, field):
     page, comments = urls(app, post)
-    data = fields(app, csrf_token=token(client, page), **overrides)
+    read(client, page)
+    data = fields(app, **overrides)
     response = client.post(comments, data=data, headers=hx)
     assert response.status_code == 422
     body = response.get_data(as_text=True)
@@ -196,13 +201,8 @@ def test_htmx_validation_error_is_422_with_the_form_only(app, client, hx, post, 
 
 def test_htmx_post_answers_fragments_the_page_swaps_in(app, client, hx, post):
     page, comments = urls(app, post)
-    csrf = token(client, page)
-    # The token travels in the header htmx sends from <body data-hx-headers>, not the field.
-    response = client.post(
-        comments,
-        data=fields(app, after="0", remember="y"),
-        headers={**hx, "X-CSRFToken": csrf},
-    )
+    read(client, page)
+    response = client.post(comments, data=fields(app, after="0", remember="y"), headers=hx)
     assert response.status_code == 200, response.get_data(as_text=True)
     body = response.get_data(as_text=True)
     assert "<html" not in body and "<body" not in body and "<h1" not in body
@@ -230,12 +230,10 @@ def test_htmx_post_answers_fragments_the_page_swaps_in(app, client, hx, post):
 
 def test_htmx_post_also_brings_comments_others_posted_meanwhile(app, client, hx, post):
     page, comments = urls(app, post)
-    csrf = token(client, page)
+    read(client, page)
     seen = factories.comment(app, post, "Already on the page", author_name="Old")
     meanwhile = factories.comment(app, post, "Posted while Ada typed", author_name="Bo")
-    response = client.post(
-        comments, data=fields(app, csrf_token=csrf, after=str(seen.id)), headers=hx
-    )
+    response = client.post(comments, data=fields(app, after=str(seen.id)), headers=hx)
     doc = parse(response)
     ids = doc.xpath("//ol[starts-with(@data-hx-swap-oob, 'beforeend:')]//article/@id")
     mine = stored(app)[-1]
@@ -254,14 +252,13 @@ def test_closed_post_has_no_form_and_refuses_posts_on_both_paths(app, client, hx
     assert not doc.xpath("//form[@id='comment-form']")
     assert not doc.xpath("//*[@id='comment-poll']")
     assert "Comments are closed." in text(one(doc, "//section[@id='comments']"))
-    csrf = doc.xpath("//body/@data-hx-headers")[0].split('"')[3]
 
-    plain = client.post(comments, data=fields(app, csrf_token=csrf, body="Too late?"))
+    plain = client.post(comments, data=fields(app, body="Too late?"))
     assert plain.status_code == 403
     assert "Comments are closed." in plain.get_data(as_text=True)
     assert "Too late?" in plain.get_data(as_text=True)  # nothing typed is lost
 
-    fragment = client.post(comments, data=fields(app, csrf_token=csrf), headers=hx)
+    fragment = client.post(comments, data=fields(app), headers=hx)
     assert fragment.status_code == 403
     assert "<html" not in fragment.get_data(as_text=True)
     assert "Comments are closed." in fragment.get_data(as_text=True)
@@ -269,8 +266,34 @@ def test_closed_post_has_no_form_and_refuses_posts_on_both_paths(app, client, hx
     assert stored(app) == []
 
 
-def test_missing_or_bad_csrf_token_is_400_with_a_readable_message(app, client, hx, post):
+def test_a_post_from_another_site_is_403_with_the_text_kept(app, client, hx, post):
     page, comments = urls(app, post)
+    read(client, page)
+    cross = {"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"}
+    plain = client.post(comments, data=fields(app, body="My precious words"), headers=cross)
+    assert plain.status_code == 403
+    doc = parse(plain)
+    alert = one(doc, "//*[@id='comment-form-alert']")
+    assert "another site" in text(alert) and alert.get("hidden") is None
+    assert "My precious words" in typed(one(doc, "//textarea[@name='body']"))
+    assert "Traceback" not in plain.get_data(as_text=True)
+
+    fragment = client.post(comments, data=fields(app, body="Still mine"), headers={**hx, **cross})
+    assert fragment.status_code == 403
+    assert "<html" not in fragment.get_data(as_text=True)
+    assert fragment.headers["HX-Retarget"] == "#comment-form"
+    assert fragment.headers["HX-Reswap"] == "outerHTML"
+    assert "Still mine" in typed(one(parse(fragment), "//textarea[@name='body']"))
+    assert stored(app) == []
+    # The same form from this site's own page goes through.
+    same = {"Sec-Fetch-Site": "same-origin", "Origin": "http://localhost"}
+    assert client.post(comments, data=fields(app), headers=same).status_code == 303
+    assert len(stored(app)) == 1
+
+
+def test_the_writer_still_needs_the_token_400_with_a_readable_message(app, client, auth, hx, post):
+    page, comments = urls(app, post)
+    auth.login()
     client.get(page)
     plain = client.post(comments, data=fields(app, body="My precious words"))
     assert plain.status_code == 400
@@ -381,7 +404,7 @@ def test_poll_of_unknown_post_sends_nothing(client, hx, post):
 def test_held_comment_is_shown_only_to_its_author(app, client, hx, post, monkeypatch):
     monkeypatch.setattr(spam, "assess", lambda *_: (CommentStatus.PENDING, "test policy"))
     page, comments = urls(app, post)
-    response = client.post(comments, data=fields(app, csrf_token=token(client, page)))
+    response = client.post(comments, data=fields(app))
     assert response.status_code == 303
     [comment] = stored(app)
     assert (comment.status, comment.reason) == ("pending", "test policy")
@@ -405,7 +428,7 @@ def test_held_comment_is_shown_only_to_its_author(app, client, hx, post, monkeyp
     # With htmx the author sees it in place, marked, and the live region says so.
     second = client.post(
         comments,
-        data=fields(app, csrf_token=token(client, page), after="0", body="And another thing."),
+        data=fields(app, after="0", body="And another thing."),
         headers=hx,
     )
     doc = parse(second)
@@ -423,17 +446,14 @@ def test_held_comment_is_shown_only_to_its_author(app, client, hx, post, monkeyp
 def test_replies_nest_one_level(app, client, hx, post):
     page, comments = urls(app, post)
     top = factories.comment(app, post, "top-level", author_name="Top")
-    csrf = token(client, page)
-    assert (
-        client.post(comments, data=fields(app, csrf_token=csrf, parent_id=str(top.id))).status_code
-        == 303
-    )
+    read(client, page)
+    assert client.post(comments, data=fields(app, parent_id=str(top.id))).status_code == 303
     reply = stored(app)[-1]
     assert reply.parent_id == top.id
     # A reply to the reply attaches to the top-level comment.
     response = client.post(
         comments,
-        data=fields(app, csrf_token=csrf, parent_id=str(reply.id), after="0", body="Agreed."),
+        data=fields(app, parent_id=str(reply.id), after="0", body="Agreed."),
         headers=hx,
     )
     nested = stored(app)[-1]
@@ -496,7 +516,7 @@ def test_remember_me_prefills_the_form_next_time_and_can_be_withdrawn(app, clien
         author_url="https://ada.example.org/",
         remember="y",
     )
-    client.post(comments, data={**details, "csrf_token": token(client, page)})
+    client.post(comments, data=details)
     cookie = client.get_cookie("comment_author")
     assert cookie is not None and "ada@example.org" not in cookie.value  # signed, not plain
     assert cookie.http_only and cookie.expires is not None
@@ -510,9 +530,7 @@ def test_remember_me_prefills_the_form_next_time_and_can_be_withdrawn(app, clien
 
     # Without the box ticked the details are forgotten (the page in front of the reader still
     # keeps them in its fresh form; the next visit does not).
-    response = client.post(
-        comments, data=fields(app, csrf_token=token(client, page)), headers={"HX-Request": "true"}
-    )
+    response = client.post(comments, data=fields(app), headers={"HX-Request": "true"})
     fresh = one(parse(response), "//form[@id='comment-form']")
     assert one(fresh, ".//input[@name='author_name']").get("value") == "Ada"
     assert one(fresh, ".//input[@name='remember']").get("checked") is None
@@ -548,7 +566,6 @@ def test_comment_html_is_sanitized_and_names_escaped(app, client, post):
         comments,
         data=fields(
             app,
-            csrf_token=token(client, page),
             author_name='<img src=x onerror="alert(1)">',
             body='<script>alert(1)</script> see https://example.org <a href="javascript:x">y</a>',
         ),

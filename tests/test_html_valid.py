@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
+from blog import create_app
+from blog.comments import spam
+from tests.helpers import factories
+from tests.helpers.auth import login
 from tests.helpers.blogs import running_blogs
 from tests.helpers.config import base_config
-from tests.helpers.database import post_by_slug
+from tests.helpers.database import comments, post_by_slug
 from tests.helpers.factories import CLOSED_DEMO_POST, OPEN_DEMO_POST, path_of, post
 from tests.helpers.factories import path_of as permalink
 from tests.helpers.sites import Site
@@ -62,4 +68,28 @@ def test_webmention_pages_are_valid_html(database_uri, migrated_sqlite, tmp_path
         urls = [target, locations[0], "/admin/webmentions", f"/admin/posts/{post_id}/edit"]
         pages = {url.removeprefix(blog.url): blog.get(url).get_data(as_text=True) for url in urls}
     assert "Liked by" in pages[target.removeprefix(blog.url)]
+    assert validate(pages, tmp_path) == []
+
+
+@pytest.mark.engine_independent  # the same HTML on either database
+def test_pages_made_for_one_reader_are_valid_html(app, app_config, client, demo, tmp_path):
+    """The writer's page (their bar, the token), the form opened under a comment, and the page
+    that asks a reader without JavaScript to confirm a comment (its preview)."""
+    post = post_by_slug(demo, OPEN_DEMO_POST)
+    url = path_of(post)
+    comment_id = next(c.id for c in comments(app) if c.post_id == post.id)
+    pages = {"replyto": client.get(f"{url}?replyto={comment_id}").get_data(as_text=True)}
+    with app.app_context():  # signed with the app's secret key
+        old_stamp = spam.page_stamp(time.time() - 600)
+    # The same blog with the real time check on (the suite's config turns it off).
+    checking = create_app({**app_config, "COMMENT_MIN_SECONDS": None}).test_client()
+    form = {"author_name": "Ada", "body": "Checked <em>first</em>.", "issued": old_stamp}
+    confirm = checking.post(url + "comments", data=form)
+    assert confirm.status_code == 200 and "comment-preview" in confirm.get_data(as_text=True)
+    pages["confirm"] = confirm.get_data(as_text=True)
+    factories.writer(app)
+    writer = app.test_client()
+    assert login(writer).status_code == 303
+    pages["writer"] = writer.get(url).get_data(as_text=True)
+    assert "writer-bar" in pages["writer"]
     assert validate(pages, tmp_path) == []

@@ -14,33 +14,43 @@ writes (blog.webmention.store) bump the revision too. Only what every reader see
 reader with comments awaiting moderation, or with the reply form open under a comment, gets the
 list rendered for them alone.
 
-Two signed cookies say who this reader is: the remembered name, email and website ("remember
-me"), and the ids of their comments held for moderation.
+Three signed cookies say who this reader is: the remembered name, email and website ("remember
+me"), the ids of their comments held for moderation, and those they posted moments ago (for as
+long as a shared cache may still serve a page from before: their own pages are rendered for them
+meanwhile, so their comment is there). Any of them makes the reader's pages personal
+(blog.readers); a reader without them gets the shared page (shared=True below): a form with
+nobody's name, no token, and a stamp of the time the page was made, marked as such
+(blog.comments.spam), which static/js/comments.js replaces with a fresh one when the reader
+starts writing.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from flask import Response, current_app, render_template, request
-from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
 from markupsafe import Markup
 
+from blog import readers
 from blog.bounds import row_id
 from blog.cache import app_cache
 from blog.comments import spam
 from blog.comments.forms import CommentForm
 from blog.extensions import db
-from blog.models import Comment, CommentStatus, Post
+from blog.models import Comment, CommentStatus, Post, utcnow
+from blog.readers import HELD_COOKIE, RECENT_COOKIE, REMEMBER_COOKIE
+from blog.sanitize import clean_comment
 from blog.webmention import reactions
 
-REMEMBER_COOKIE = "comment_author"
-HELD_COOKIE = "comment_held"
+__all__ = ["HELD_COOKIE", "RECENT_COOKIE", "REMEMBER_COOKIE"]  # their home is blog.readers
 HELD_KEEP = 50
 HELD_SECONDS = 60 * 60 * 24 * 90
+RECENT_KEEP = 20
 POLL_BATCH = 100
 
 Thread = tuple[Comment, list[Comment]]
@@ -53,6 +63,19 @@ class Listing:
 
 
 @dataclass(frozen=True)
+class Preview:
+    """A comment not stored yet, shown as it will appear (templates/comments/_comment.html)."""
+
+    author_name: str
+    author_url: str
+    body_html: str
+    created_at: datetime
+    id: str = "preview"
+    status: str = CommentStatus.APPROVED
+    user_id: int | None = None
+
+
+@dataclass(frozen=True)
 class Section:
     """Everything templates/comments/_section.html shows."""
 
@@ -61,6 +84,7 @@ class Section:
     form: CommentForm | None  # None when comments are closed
     listing: Listing
     alert: str = ""
+    preview: Preview | None = None  # the comment sent, to confirm (spam.needs_confirmation)
 
     @property
     def form_at_end(self) -> bool:
@@ -68,15 +92,42 @@ class Section:
         return self.form is not None and not self.form.parent_id.data
 
 
-def comment_section(post: Post, form: CommentForm | None = None, alert: str = "") -> Section:
-    """Build post's comment section; form is the one the reader sent back (with its errors)."""
-    is_open = spam.comments_open(post)
+def comment_section(
+    post: Post,
+    form: CommentForm | None = None,
+    alert: str = "",
+    *,
+    shared: bool = False,
+    is_open: bool | None = None,
+    preview: Preview | None = None,
+) -> Section:
+    """Build post's comment section; form is the one the reader sent back (with its errors).
+
+    shared: for every anonymous reader (nothing personal read or shown); is_open: whether
+    comments are open, as the page's cache key read it.
+    """
+    if is_open is None:
+        is_open = spam.comments_open(post)
     if form is None and is_open:
-        form = new_form(post, replyto=request.args.get("replyto", type=row_id))
-    return Section(post, is_open, form if is_open else None, comment_listing(post, form), alert)
+        replyto = None if shared else request.args.get("replyto", type=row_id)
+        form = new_form(post, replyto=replyto, shared=shared)
+    listing = comment_listing(
+        post, form, is_open=is_open, shared=shared, alert=alert, preview=preview
+    )
+    return Section(post, is_open, form if is_open else None, listing, alert, preview)
 
 
 # --- The form ----------------------------------------------------------------------------------
+
+
+def comment_form(**kwargs: Any) -> CommentForm:
+    """Return the comment form (the one posted, unless formdata=None): with a CSRF token for the
+    logged-in writer only.
+
+    Readers' comments are guarded by blog.origin instead, so that their pages carry no token
+    and can be shared; the writer's session still needs the token (blog.comments.views).
+    """
+    return CommentForm(meta={"csrf": readers.writer() is not None}, **kwargs)
 
 
 def new_form(
@@ -84,21 +135,41 @@ def new_form(
     replyto: int | None = None,
     author: dict[str, str] | None = None,
     remember: bool = True,
+    shared: bool = False,
 ) -> CommentForm:
-    """Return a blank comment form, pre-filled with the remembered author (or the writer's name)."""
-    form = CommentForm(formdata=None)
+    """Return a blank comment form, pre-filled with the remembered author (or the writer's name).
+
+    shared: the form of the page every anonymous reader gets: nobody's name, no token, and a
+    stamp marked as the page's (the time it was made, not the time a reader sees it).
+    """
+    if shared:
+        form = CommentForm(formdata=None, meta={"csrf": False})
+        form.issued.data = spam.page_stamp()
+        return form
+    form = comment_form(formdata=None)
     form.issued.data = spam.form_stamp()
     author = remembered_author() if author is None else author
+    writer = readers.writer()
     if author:
         form.author_name.data = author.get("name", "")
         form.author_email.data = author.get("email", "")
         form.author_url.data = author.get("url", "")
         form.remember.data = remember
-    elif current_user.is_authenticated:
-        form.author_name.data = current_user.display_name
+    elif writer is not None:
+        form.author_name.data = writer.display_name
     parent = top_level_comment(post, replyto)
     form.parent_id.data = parent.id if parent else None
     return form
+
+
+def preview_of(form: CommentForm) -> Preview:
+    """Return the comment the form holds as it will appear once posted (sanitized the same way)."""
+    return Preview(
+        author_name=(form.author_name.data or "").strip(),
+        author_url=(form.author_url.data or "").strip(),
+        body_html=clean_comment(form.body.data or ""),
+        created_at=utcnow(),
+    )
 
 
 def top_level_comment(post: Post, comment_id: int | None) -> Comment | None:
@@ -116,11 +187,23 @@ def top_level_comment(post: Post, comment_id: int | None) -> Comment | None:
 # --- The list ----------------------------------------------------------------------------------
 
 
-def comment_listing(post: Post, form: CommentForm | None = None) -> Listing:
-    """Return the post's comment list as HTML, from the cache when every reader sees the same."""
+def comment_listing(
+    post: Post,
+    form: CommentForm | None = None,
+    *,
+    is_open: bool | None = None,
+    shared: bool = False,
+    alert: str = "",
+    preview: Preview | None = None,
+) -> Listing:
+    """Return the post's comment list as HTML, from the cache when every reader sees the same.
+
+    alert and preview go with the form when it sits in the list (under the comment answered).
+    """
     replying = form is not None and bool(form.parent_id.data)
-    shared = not replying and not held_ids()
-    is_open = spam.comments_open(post)
+    shared = shared or (not replying and not held_ids())
+    if is_open is None:
+        is_open = spam.comments_open(post)
     key = (post.id, post.revision, is_open, request.script_root)
     cache = app_cache("comment_listing_cache", "COMMENTS_CACHE_SIZE")
     if shared and (listing := cache.get(key)) is not None:
@@ -133,6 +216,8 @@ def comment_listing(post: Post, form: CommentForm | None = None) -> Listing:
         threads=threads,
         form=form,
         is_open=is_open,
+        alert=alert,
+        preview=preview,
         reactions=reactions.for_post(post.id),
     )
     listing = Listing(Markup(html), last_comment_id(threads))
@@ -196,7 +281,12 @@ def approved_after(post_id: int, after: int) -> list[Comment]:
 
 
 def _serializer(salt: str) -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.secret_key, salt=salt)
+    return _serializer_for(current_app.secret_key, salt)
+
+
+@functools.lru_cache(maxsize=32)
+def _serializer_for(secret: str, salt: str) -> URLSafeSerializer:
+    return URLSafeSerializer(secret, salt=salt)
 
 
 def _load_cookie(name: str) -> Any:
@@ -256,6 +346,26 @@ def held_ids() -> list[int]:
     return [i for i in value if isinstance(i, int)][-HELD_KEEP:]
 
 
-def remember_held(response: Response, comment: Comment) -> None:
+def remember_held(response: Response, comment_id: int) -> None:
     """Add a comment held for moderation to this reader's list, so they alone see it."""
-    set_signed_cookie(response, HELD_COOKIE, [*held_ids(), comment.id][-HELD_KEEP:], HELD_SECONDS)
+    set_signed_cookie(response, HELD_COOKIE, [*held_ids(), comment_id][-HELD_KEEP:], HELD_SECONDS)
+
+
+def recent_ids() -> list[int]:
+    """Return the ids of the comments this reader posted moments ago."""
+    value = _load_cookie(RECENT_COOKIE)
+    if not isinstance(value, list):
+        return []
+    return [i for i in value if isinstance(i, int)][-RECENT_KEEP:]
+
+
+def remember_recent(response: Response, comment_id: int) -> None:
+    """Make this reader's pages personal while a shared cache may still hold one from before.
+
+    Shared caches may serve a page made before the comment for COMMENTS_POLL_SECONDS at most
+    (blog.pagecache); the cookie lasts that long, and a little more for the clocks and the
+    render racing the comment. The ids are there for what will show one's recent comments.
+    """
+    seconds = int(current_app.config["COMMENTS_POLL_SECONDS"]) + 5
+    ids = [*recent_ids(), comment_id][-RECENT_KEEP:]
+    set_signed_cookie(response, RECENT_COOKIE, ids, seconds)

@@ -9,18 +9,21 @@ checks sends anything anywhere.
 
 from __future__ import annotations
 
+import functools
 import time
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import NamedTuple
 
 import sqlalchemy as sa
-from flask import Request, current_app
-from flask_login import current_user
+from flask import Request, current_app, request
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from blog import readers
 from blog.comments.forms import CommentForm
 from blog.discussion import DiscussionSettings, auto_closed, moderation_verdict
-from blog.extensions import db
-from blog.models import Comment, CommentStatus, Post, utcnow
+from blog.models import Comment, CommentStatus, Post, UTCDateTime, utcnow
+from blog.prepared import Prepared
 
 STAMP_SALT = "comment-form-issued"
 DUPLICATE_WINDOW = timedelta(days=1)
@@ -32,28 +35,60 @@ def comments_open(post: Post) -> bool:
 
 
 # --- The signed form timestamp ----------------------------------------------------------------
+#
+# A stamp is the time a form was shown, signed. A fresh stamp is made for one reader when they
+# see the form: in a page rendered for them, in a form sent back to them, or fetched by
+# static/js/comments.js from /comments/stamp when they start writing on a shared page. A page
+# stamp is the time a shared page was made, which may be long before anyone reads it: its age
+# bounds how long the reader had the form from above only, so a page stamp younger than the
+# minimum still tells a robot, and an older one proves nothing (needs_confirmation()).
 
 
 def _stamps() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.secret_key, salt=STAMP_SALT)
+    return _stamps_for(current_app.secret_key)
+
+
+@functools.lru_cache(maxsize=8)
+def _stamps_for(secret: str) -> URLSafeSerializer:
+    return URLSafeSerializer(secret, salt=STAMP_SALT)
 
 
 def form_stamp(at: float | None = None) -> str:
-    """Return the signed time the comment form is shown at (now unless at, a Unix time)."""
+    """Return a fresh stamp: the signed time the form is shown to a reader (now unless at)."""
     return _stamps().dumps(round(time.time() if at is None else at, 3))
 
 
-def stamp_age(stamp: str | None) -> float | None:
-    """Return how many seconds ago a form stamp was issued; None when missing or forged."""
+def page_stamp(at: float | None = None) -> str:
+    """Return a page stamp: the signed time a shared page is made, marked as such."""
+    return _stamps().dumps({"page": round(time.time() if at is None else at, 3)})
+
+
+@dataclass(frozen=True)
+class Stamp:
+    age: float  # seconds since it was issued
+    page: bool  # True for a page stamp
+
+
+def read_stamp(stamp: str | None) -> Stamp | None:
+    """Return what a stamp says; None when missing or forged."""
     if not stamp:
         return None
     try:
         issued = _stamps().loads(stamp)
     except BadSignature:
         return None
+    page = isinstance(issued, dict) and set(issued) == {"page"}
+    if page:
+        issued = issued["page"]
     if not isinstance(issued, int | float) or isinstance(issued, bool):
         return None
-    return time.time() - issued
+    return Stamp(time.time() - issued, page)
+
+
+def stamp_age(stamp: str | None) -> float | None:
+    """Return how long ago a stamp (fresh or page) was issued; None when missing or forged."""
+    read = read_stamp(stamp)
+    return None if read is None else read.age
 
 
 def min_seconds() -> int:
@@ -75,12 +110,30 @@ def robot_verdict(form: CommentForm) -> str | None:
     least = min_seconds()
     if least <= 0:
         return None
-    age = stamp_age(form.issued.data)
-    if age is None:
+    stamp = read_stamp(form.issued.data)
+    if stamp is None:
         return "Form timestamp missing or forged" if form.issued.data else "No form timestamp"
-    if age < least:
-        return f"Sent {max(age, 0):.1f} s after the form was shown (less than {least} s)"
+    if stamp.age < least:
+        shown = "the page was made" if stamp.page else "the form was shown"
+        return f"Sent {max(stamp.age, 0):.1f} s after {shown} (less than {least} s)"
     return None
+
+
+def needs_confirmation(form: CommentForm) -> bool:
+    """Return True when a reader's comment must be confirmed before it is stored.
+
+    That is when the time check is on and the form carries a page stamp old enough to prove
+    nothing (no JavaScript fetched a fresh one: a browser without it, or a robot). The answer
+    shows the comment and the form again with a fresh stamp: one more click for a person, and
+    for a robot the same wait as a fresh form. The trap and a too-young stamp still decide at
+    once (robot_verdict()); the writer is never asked.
+    """
+    if readers.writer() is not None or min_seconds() <= 0:
+        return False
+    if DiscussionSettings.load().honeypot and form.subject.data:
+        return False
+    stamp = read_stamp(form.issued.data)
+    return stamp is not None and stamp.page and stamp.age >= min_seconds()
 
 
 def assess(post: Post, form: CommentForm, request: Request) -> tuple[str, str]:
@@ -91,7 +144,7 @@ def assess(post: Post, form: CommentForm, request: Request) -> tuple[str, str]:
     discussion settings (blog.discussion) hold or bin what they name. The writer's own comments
     pass.
     """
-    if current_user.is_authenticated:
+    if readers.writer() is not None:
         return CommentStatus.APPROVED, ""
     robot = robot_verdict(form)
     if robot is not None:
@@ -105,7 +158,12 @@ def assess(post: Post, form: CommentForm, request: Request) -> tuple[str, str]:
     return verdict or (CommentStatus.APPROVED, "")
 
 
-def duplicate_of(post: Post, form: CommentForm, ip: str) -> Comment | None:
+class Duplicate(NamedTuple):
+    id: int
+    status: str
+
+
+def duplicate_of(post: Post, form: CommentForm, ip: str) -> Duplicate | None:
     """Return this person's comment on post with the same text from the last day, if any.
 
     The same person is the same email (any case) or, without an email, the same name and IP.
@@ -113,24 +171,48 @@ def duplicate_of(post: Post, form: CommentForm, ip: str) -> Comment | None:
     if not DiscussionSettings.load().refuse_duplicates:
         return None
     email = (form.author_email.data or "").strip().casefold()
+    common = {
+        "post_id": post.id,
+        "body": form.body.data or "",
+        "since": utcnow() - DUPLICATE_WINDOW,
+    }
     if email:
-        same_person = sa.func.lower(Comment.author_email) == email
+        rows = _SAME_EMAIL.run_in_session(**common, email=email)
     else:
-        same_person = sa.and_(
-            Comment.author_email == "",
-            Comment.author_name == (form.author_name.data or "").strip(),
-            Comment.ip == ip,
-        )
-    return db.session.scalar(
-        sa.select(Comment)
-        .where(
-            Comment.post_id == post.id,
-            Comment.body == (form.body.data or ""),
-            Comment.created_at >= utcnow() - DUPLICATE_WINDOW,
-            same_person,
-        )
-        .limit(1)
+        name = (form.author_name.data or "").strip()
+        rows = _SAME_NAME_AND_IP.run_in_session(**common, name=name, ip=ip)
+    return Duplicate(*rows[0]) if rows else None
+
+
+# Built once and run on the driver (blog.prepared): building the query for each comment cost
+# more than running it.
+_SAME_TEXT = (
+    sa.select(Comment.id, Comment.status)
+    .where(
+        Comment.post_id == sa.bindparam("post_id", type_=sa.Integer()),
+        Comment.body == sa.bindparam("body", type_=sa.Text()),
+        Comment.created_at >= sa.bindparam("since", type_=UTCDateTime()),
     )
+    .limit(1)
+)
+_SAMPLE = {"post_id": 0, "body": "", "since": None}
+_SAME_EMAIL = Prepared(
+    _SAME_TEXT.where(
+        sa.func.lower(Comment.author_email) == sa.bindparam("email", type_=sa.String())
+    ),
+    **_SAMPLE,
+    email="",
+)
+_SAME_NAME_AND_IP = Prepared(
+    _SAME_TEXT.where(
+        Comment.author_email == "",
+        Comment.author_name == sa.bindparam("name", type_=sa.String()),
+        Comment.ip == sa.bindparam("ip", type_=sa.String()),
+    ),
+    **_SAMPLE,
+    name="",
+    ip="",
+)
 
 
 # --- Flood control (Flask-Limiter, per IP) ----------------------------------------------------
@@ -148,14 +230,19 @@ def hourly_limit() -> str:
 
 def flood_exempt() -> bool:
     """The writer is never slowed down; a setting of 0 turns the pace limit off."""
-    return current_user.is_authenticated or DiscussionSettings.load().flood_seconds <= 0
+    return readers.writer() is not None or DiscussionSettings.load().flood_seconds <= 0
 
 
 def hourly_exempt() -> bool:
     """The writer is never capped; a setting of 0 turns the hourly cap off."""
-    return current_user.is_authenticated or DiscussionSettings.load().hourly_limit <= 0
+    return readers.writer() is not None or DiscussionSettings.load().hourly_limit <= 0
+
+
+def mark_stored() -> None:
+    """Note that this request stored a comment (the limits count only those)."""
+    request.environ["blog.comment_stored"] = True
 
 
 def stored(response) -> bool:
-    """Count only comments that were stored (not refused forms) against the limits."""
-    return response.status_code in (200, 201, 303)
+    """Count only comments that were stored (not refused or unconfirmed ones) against the limits."""
+    return bool(request.environ.get("blog.comment_stored"))

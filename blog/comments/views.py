@@ -1,7 +1,13 @@
-"""Posting comments in place: the form, new comments, replies, and others' comments arriving."""
+"""Posting comments in place: the form, new comments, replies, and others' comments arriving.
+
+The form comes from shared pages, so it carries no CSRF token: blog.origin refuses posts a
+browser made from another site (and still wants the token from the logged-in writer).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,30 +23,34 @@ from flask import (
     request,
 )
 from flask_limiter import RateLimitExceeded
-from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 
-from blog import errors
+from blog import errors, origin, readers
 from blog.bounds import row_id
 from blog.comments import spam, store
 from blog.comments.forms import CommentForm
 from blog.comments.section import (
     POLL_BATCH,
+    Preview,
     approved_after,
     author_of,
+    comment_form,
     new_form,
+    preview_of,
     remember_author,
     remember_held,
+    remember_recent,
     top_level_comment,
 )
 from blog.errors import size_words
 from blog.extensions import db, limiter, retry_after
 from blog.htmx import is_htmx, retarget
 from blog.mail import subscriptions
-from blog.models import Comment, CommentStatus, Post
+from blog.models import Comment, CommentStatus, Post, UTCDateTime, utcnow
 from blog.permalinks import POST_PATH, get_public_post, post_url
 from blog.posts.page import render_post_page
+from blog.prepared import Prepared
 
 bp = Blueprint("comments", __name__)
 
@@ -58,35 +68,51 @@ TOO_LARGE = (
     "Your comment could not be sent: it is larger than this blog accepts (at most {limit}). "
     "Nothing you typed was lost; please shorten it and send it again."
 )
+CONFIRM = (
+    "Please check your comment: this is how it will appear. Post it below, or change it first."
+)
+
+
+@bp.before_request
+def read_the_form_first() -> None:
+    """Parse a posted comment before anything else looks at it (the rate limits included).
+
+    A body over MAX_CONTENT_LENGTH then answers 413, in place and keeping the text, whatever
+    else would refuse it too (CSRFProtect used to read the form first for its token).
+    """
+    if request.endpoint == "comments.create":
+        request.form  # noqa: B018 (raises RequestEntityTooLarge)
 
 
 @bp.post(COMMENTS)
 @limiter.limit(spam.flood_limit, exempt_when=spam.flood_exempt, deduct_when=spam.stored)
 @limiter.limit(spam.hourly_limit, exempt_when=spam.hourly_exempt, deduct_when=spam.stored)
+@origin.protect
 def create(year: int, month: int, slug: str):
     """Add a comment: htmx gets the new fragments, a plain form post a redirect to the comment."""
-    post = get_public_post(year, month, slug)
-    form = CommentForm()
-    if not spam.comments_open(post):
-        return _closed(post, form)
-    parent = top_level_comment(post, form.parent_id.data)
+    ref = _post_to_comment(year, month, slug)
+    form = comment_form()
+    if not spam.comments_open(ref):
+        return _closed(ref.load(), form)
+    parent = top_level_comment(ref, form.parent_id.data)
+    form.parent_id.data = parent.id if parent else None
     if not form.validate_on_submit():
-        form.parent_id.data = parent.id if parent else None
-        return _form_again(post, form, 422)
-    duplicate = spam.duplicate_of(post, form, request.remote_addr or "")
+        return _form_again(ref.load(), form, 422)
+    duplicate = spam.duplicate_of(ref, form, request.remote_addr or "")
     if duplicate is not None:
         held = "" if duplicate.status == CommentStatus.APPROVED else " (it waits for moderation)"
         form.body.errors = [DUPLICATE.format(held=held)]
-        form.parent_id.data = parent.id if parent else None
-        return _form_again(post, form, 409)
+        return _form_again(ref.load(), form, 409)
     refused = subscriptions.refusal(form.author_email.data) if form.subscribe.data else None
     if refused:
         form.author_email.errors = [refused]
-        form.parent_id.data = parent.id if parent else None
-        return _form_again(post, form, 422)
-    status, reason = spam.assess(post, form, request)
+        return _form_again(ref.load(), form, 422)
+    if spam.needs_confirmation(form):
+        return _form_again(ref.load(), form, 200, alert=CONFIRM, preview=preview_of(form))
+    status, reason = spam.assess(ref, form, request)
+    writer = readers.writer()
     comment = store.add_comment(
-        post,
+        ref,
         author_name=form.author_name.data,
         author_email=form.author_email.data or "",
         author_url=form.author_url.data or "",
@@ -96,39 +122,90 @@ def create(year: int, month: int, slug: str):
         reason=reason,
         ip=request.remote_addr or "",
         user_agent=request.user_agent.string,
-        user_id=current_user.id if current_user.is_authenticated else None,
+        user_id=writer.id if writer is not None else None,
     )
+    comment_id, approved = comment.id, status == CommentStatus.APPROVED
     subscribed = None
-    if form.subscribe.data and comment.status != CommentStatus.SPAM:
+    if form.subscribe.data and status != CommentStatus.SPAM:
+        # Subscribing is rare: the whole post is read for it, not for every comment.
         subscribed = subscriptions.subscribe(
-            form.author_email.data, post, comment, form.subscribe.data
+            form.author_email.data, ref.load(), comment, form.subscribe.data
         ).confirmed
     db.session.commit()
-    author = author_of(form) if form.remember.data else None
+    spam.mark_stored()
     if is_htmx():
-        after = request.form.get("after", type=row_id)
-        news = approved_after(post.id, after) if after is not None else []
-        if comment.status != CommentStatus.APPROVED or comment not in news:
-            news = sorted([*news, comment], key=lambda c: c.id)
-        response = make_response(
-            render_template(
-                "comments/_created.html",
-                post=post,
-                comment=comment,
-                new_comments=news,
-                last_id=max([after or 0, *(c.id for c in news if c.status == "approved")]),
-                subscribed=subscribed,
-                # The fresh form keeps who is writing; only the comment is cleared.
-                form=new_form(post, author=author_of(form), remember=bool(author)),
-            )
-        )
-        retarget(response, "#comment-form-slot", "innerHTML")
+        response = _created(ref.load(), form, comment, subscribed)
     else:
-        response = redirect(post_url(post, _anchor=f"comment-{comment.id}"), 303)
-    if comment.status != CommentStatus.APPROVED:
-        remember_held(response, comment)
-    remember_author(response, author)
+        response = redirect(f"{post_url(ref)}#comment-{comment_id}", 303)
+    if not approved:
+        remember_held(response, comment_id)
+    remember_recent(response, comment_id)
+    remember_author(response, author_of(form) if form.remember.data else None)
     return response
+
+
+@dataclass(frozen=True)
+class PostRef:
+    """What posting a comment needs of its post, read without the ORM (posting is the hot
+    write); load() gives the whole post when a page must be shown instead."""
+
+    id: int
+    slug: str
+    published_at: datetime
+    comments_open: bool
+
+    def load(self) -> Post:
+        return db.session.get(Post, self.id)
+
+
+def _post_to_comment(year: int, month: int, slug: str) -> PostRef:
+    """Return the public post at /year/month/slug/ (404 if none)."""
+    rows = _POST_TO_COMMENT.run_in_session(slug=slug, now=utcnow())
+    if not rows:
+        abort(404)
+    post_id, published, comments_open = rows[0]
+    published_at = datetime.fromisoformat(published).replace(tzinfo=UTC)
+    if (published_at.year, published_at.month) != (year, month):
+        abort(404)
+    return PostRef(post_id, slug, published_at, bool(comments_open))
+
+
+# Built once, run on the driver in the request's transaction (blog.prepared).
+_POST_TO_COMMENT = Prepared(
+    sa.select(
+        Post.id, sa.cast(Post.published_at, sa.Text), sa.cast(Post.comments_open, sa.Integer)
+    ).where(
+        Post.slug == sa.bindparam("slug", type_=sa.String()),
+        Post.public_filter(sa.bindparam("now", type_=UTCDateTime())),
+    ),
+    slug="",
+    now=None,
+)
+
+
+def _created(post: Post, form: CommentForm, comment: Comment, subscribed: bool | None) -> Response:
+    """Answer htmx: the new comment and others' since ?after, the count, a fresh form.
+
+    subscribed: None when the reader asked for no mail, else whether their address is
+    confirmed already (the message says whether to expect a confirmation mail).
+    """
+    after = request.form.get("after", type=row_id)
+    news = approved_after(post.id, after) if after is not None else []
+    if comment.status != CommentStatus.APPROVED or comment not in news:
+        news = sorted([*news, comment], key=lambda c: c.id)
+    response = make_response(
+        render_template(
+            "comments/_created.html",
+            post=post,
+            comment=comment,
+            new_comments=news,
+            last_id=max([after or 0, *(c.id for c in news if c.status == "approved")]),
+            subscribed=subscribed,
+            # The fresh form keeps who is writing; only the comment is cleared.
+            form=new_form(post, author=author_of(form), remember=bool(form.remember.data)),
+        )
+    )
+    return retarget(response, "#comment-form-slot", "innerHTML")
 
 
 @bp.get(COMMENTS)
@@ -139,6 +216,13 @@ def poll(year: int, month: int, slug: str):
     after = request.args.get("after", type=row_id)
     if after is None:
         abort(400, "Say which comments you already have: ?after=<the last comment id>.")
+    response = make_response(_arrived(slug, year, month, after))
+    # Never from a cache: the poll is how a new comment reaches readers within its interval.
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+def _arrived(slug: str, year: int, month: int, after: int):
     rows = db.session.execute(
         sa.select(Comment, Post)
         .join(Comment.post)
@@ -171,11 +255,29 @@ def form(year: int, month: int, slug: str):
     if not is_htmx():
         return redirect(post_url(post, replyto=replyto, _anchor="comment-form"), 303)
     if not spam.comments_open(post):
-        return _closed(post, CommentForm(formdata=None))
+        return _closed(post, comment_form(formdata=None))
     form = new_form(post, replyto=replyto)
     response = make_response(render_template("comments/_form_moved.html", post=post, form=form))
+    response.headers["Cache-Control"] = "no-store"  # a fresh stamp, and maybe a name
     slot = f"#reply-slot-{form.parent_id.data}" if form.parent_id.data else "#comment-form-slot"
     return retarget(response, slot, "innerHTML")
+
+
+@bp.get("/comments/stamp")
+def stamp():
+    """Send a fresh form stamp: static/js/comments.js puts it in a shared page's form."""
+    response = make_response(spam.form_stamp())
+    response.mimetype = "text/plain"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.errorhandler(origin.CrossOriginRefused)
+def cross_origin(error: origin.CrossOriginRefused):
+    """Refuse a comment another site's page sent, giving the text back (403)."""
+    if request.endpoint != "comments.create":
+        return errors.http_error(error)
+    return _refused(403, origin.REFUSED)
 
 
 @bp.errorhandler(CSRFError)
@@ -213,14 +315,28 @@ def too_large(error: RequestEntityTooLarge):
     return retarget(response, "#comment-form-alert")
 
 
-def _form_again(post: Post, form: CommentForm, status: int, alert: str = "") -> Response:
-    """Answer with the form as sent and its messages: the fragment for htmx, else the page."""
+def _form_again(
+    post: Post, form: CommentForm, status: int, alert: str = "", preview: Preview | None = None
+) -> Response:
+    """Answer with the form as sent and its messages: the fragment for htmx, else the page.
+
+    A page stamp in it becomes a fresh one (the reader has the form in front of them now), so
+    sending it again after a correction needs no confirmation.
+    """
+    stamp = spam.read_stamp(form.issued.data)
+    if stamp is not None and stamp.page:
+        form.issued.data = spam.form_stamp()
     if is_htmx():
+        context = {"post": post, "form": form, "alert": alert, "preview": preview}
+        response = make_response(render_template("comments/_form.html", **context), status)
+        if status not in (200, 422):
+            retarget(response, "#comment-form")
+    else:
         response = make_response(
-            render_template("comments/_form.html", post=post, form=form, alert=alert), status
+            render_post_page(post, form=form, alert=alert, preview=preview), status
         )
-        return retarget(response, "#comment-form") if status != 422 else response
-    return make_response(render_post_page(post, form=form, alert=alert), status)
+    response.headers["Cache-Control"] = "no-store"  # what this reader typed
+    return response
 
 
 def _refused(status: int, alert: str) -> Response:
@@ -229,7 +345,7 @@ def _refused(status: int, alert: str) -> Response:
         post = get_public_post(**request.view_args)
     except NotFound as missing:
         return make_response(render_template("errors/error.html", error=missing), 404)
-    form = CommentForm()
+    form = comment_form()
     form.parent_id.data = getattr(top_level_comment(post, form.parent_id.data), "id", None)
     return _form_again(post, form, status, alert=alert)
 

@@ -1,7 +1,8 @@
 """The post page: the post, the posts before and after it, and its comment section.
 
-The post's own view shows it; the comment views show it again, with the reader's form and its
-messages, when a comment sent without JavaScript cannot be taken.
+The post's own view shows it (shared=True for anonymous readers: blog.pagecache keeps it); the
+comment views show it again, with the reader's form and its messages, when a comment sent
+without JavaScript cannot be taken yet.
 """
 
 from __future__ import annotations
@@ -9,16 +10,29 @@ from __future__ import annotations
 from flask import render_template
 
 from blog.comments.forms import CommentForm
-from blog.comments.section import comment_section
+from blog.comments.section import Preview, comment_section
 from blog.models import Post
 
 
-def render_post_page(post: Post, form: CommentForm | None = None, alert: str = "") -> str:
-    """Render a post's page; form is the comment form the reader sent back, with its errors."""
+def render_post_page(
+    post: Post,
+    form: CommentForm | None = None,
+    alert: str = "",
+    *,
+    shared: bool = False,
+    is_open: bool | None = None,
+    preview: Preview | None = None,
+) -> str:
+    """Render a post's page; form is the comment form the reader sent back, with its errors.
+
+    shared: the page for every anonymous reader (nothing personal); is_open: whether comments
+    are open, as the page's cache key read it; preview: a comment to confirm before posting.
+    """
+    section = comment_section(post, form, alert, shared=shared, is_open=is_open, preview=preview)
     return render_template(
         "posts/detail.html",
         post=post,
-        section=comment_section(post, form, alert),
+        section=section,
         previous_post=post.previous_post(),
         next_post=post.next_post(),
     )

@@ -1,4 +1,9 @@
-"""The pages readers read."""
+"""The pages readers read.
+
+Anonymous readers (no cookie of ours) of the post page and the listings get the shared page:
+its key first (blog.posts.keys, one or two small queries), then a 304, the cached bytes or a
+render (blog.pagecache). Readers with cookies get the page rendered for them.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +11,25 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    make_response,
+    render_template,
+    request,
+    url_for,
+)
 from werkzeug.http import is_resource_modified
 
-from blog import sitemaps
+from blog import pagecache, readers, sitemaps
 from blog.bounds import page_number
 from blog.extensions import db
-from blog.models import Post, Tag, post_tags
+from blog.models import Post, Tag
 from blog.permalinks import POST_PATH, get_public_post
 from blog.porting.legacy import redirect_legacy
+from blog.posts import keys
 from blog.posts.page import render_post_page
 
 bp = Blueprint("posts", __name__)
@@ -72,17 +87,46 @@ def _window(select: sa.Select, count: bool = False) -> Window:
     return Window(list(rows[:per_page]), page, len(rows) > per_page, total)
 
 
+def _listing(kind: str, key: keys.ListingKey | None, render):
+    """Answer a listing page from its key: 404 past the end, else the shared page."""
+    if key is None:
+        abort(404)
+    return pagecache.shared(kind, key.key, render)
+
+
 @bp.route("/")
 def index():
     """Show the latest published posts, newest first."""
-    page = _window(Post.published())
-    return render_template("posts/index.html", page=page)
+
+    def render() -> str:
+        return render_template("posts/index.html", page=_window(Post.published()))
+
+    if not readers.is_anonymous():
+        return render()
+    per_page = current_app.config["POSTS_PER_PAGE"]
+    return _listing("index", keys.home(page_number(), per_page), render)
 
 
 @bp.route(POST_PATH)
 def detail(year: int, month: int, slug: str):
     """Show a post with its comments."""
-    return render_post_page(get_public_post(year, month, slug))
+    replying = request.environ.get("QUERY_STRING") and "replyto" in request.args
+    if replying or not readers.is_anonymous():
+        # For this reader alone: their name in the form, their held comments, the form open
+        # under the comment they answer (with a stamp of now), the writer's bar.
+        page = render_post_page(get_public_post(year, month, slug))
+        return readers.mark_personal(make_response(page))
+    key = keys.post_page(year, month, slug)
+    if key is None:
+        get_public_post(year, month, slug)  # 410 for a deleted post, else 404
+        abort(404)
+    return pagecache.shared(
+        "post",
+        key.key,
+        lambda: render_post_page(
+            get_public_post(year, month, slug), shared=True, is_open=key.is_open
+        ),
+    )
 
 
 @bp.route("/<int(fixed_digits=4):year>/")
@@ -92,44 +136,40 @@ def archive(year: int, month: int | None = None):
     if not 1 <= year <= 9998 or (month is not None and not 1 <= month <= 12):
         abort(404)
     start, end = _month_range(year, month)
-    page = _window(Post.published(start, end))
-    if not page.items and page.page == 1:
-        abort(404)
-    label = start.strftime("%B %Y") if month else str(year)
-    return render_template("posts/archive.html", page=page, label=label, year=year, month=month)
+
+    def render() -> str:
+        page = _window(Post.published(start, end))
+        if not page.items and page.page == 1:
+            abort(404)
+        label = start.strftime("%B %Y") if month else str(year)
+        return render_template("posts/archive.html", page=page, label=label, year=year, month=month)
+
+    if not readers.is_anonymous():
+        return render()
+    per_page = current_app.config["POSTS_PER_PAGE"]
+    key = keys.span(start, end, page_number(), per_page)
+    if key is not None and not key.key[-1]:
+        abort(404)  # an archive with no post at all
+    return _listing("archive", key, render)
 
 
 @bp.route("/tags/<tag>/")
 def tag(tag: str):
     """Show the posts with a tag."""
-    found = db.one_or_404(sa.select(Tag).where(Tag.slug == tag))
-    return render_template("posts/tag.html", page=_window(_tagged(found.id)), tag=found)
+    per_page = current_app.config["POSTS_PER_PAGE"]
+    found_and_key = keys.tag_page(tag, page_number(), per_page)
+    if found_and_key is None:
+        abort(404)
+    found, key = found_and_key
 
+    def render() -> str:
+        row = db.get_or_404(Tag, found.id)
+        select = Post.published().where(keys.tagged(found.id, found.walk(page_number(), per_page)))
+        return render_template("posts/tag.html", page=_window(select), tag=row)
 
-BIG_TAG = 1000
-
-
-def _tagged(tag_id: int) -> sa.Select[tuple[Post]]:
-    """Select the published posts with a tag, newest first, by the cheaper of two plans.
-
-    A small tag: read its posts through post_tags and sort them (at most BIG_TAG rows). A big
-    one: walk all posts newest first and keep the tagged ones, which finds a page after a few
-    dozen rows; sorting its 20,000 posts (a tag on a fifth of 100,000) took 50 ms a page.
-    Telling them apart reads at most BIG_TAG index entries.
-    """
-    size = db.session.scalar(
-        sa.select(sa.func.count()).select_from(
-            sa.select(post_tags.c.post_id)
-            .where(post_tags.c.tag_id == tag_id)
-            .limit(BIG_TAG)
-            .subquery()
-        )
-    )
-    tagged = sa.select(post_tags.c.post_id).where(post_tags.c.tag_id == tag_id)
-    if size < BIG_TAG:
-        return Post.published().where(Post.id.in_(tagged))
-    member = sa.exists().where(post_tags.c.post_id == Post.id, post_tags.c.tag_id == tag_id)
-    return Post.published().where(member)
+    if not readers.is_anonymous():
+        return render()
+    return _listing("tag", key, render)
 
 
 @bp.route("/search")

@@ -76,7 +76,11 @@ def status(token: str):
     row = db.session.get(Webmention, row_id) if isinstance(row_id, int) else None
     if row is None:
         abort(404)
-    return render_template("webmention/status.html", mention=row)
+    response = Response(render_template("webmention/status.html", mention=row))
+    # It changes as the worker checks the source, and no page key covers that: never from a
+    # shared cache (blog.pagecache would otherwise let nginx keep it like a search page).
+    response.headers["Cache-Control"] = "no-cache"
+    return response
 
 
 @bp.errorhandler(RateLimitExceeded)
@@ -92,8 +96,13 @@ def too_many(error: RateLimitExceeded):
 
 @bp.after_app_request
 def announce(response: Response) -> Response:
-    """Announce the endpoint on every post page: Link: <.../webmention>; rel="webmention"."""
-    if request.endpoint == "posts.detail" and response.status_code == 200:
+    """Announce the endpoint on every post page: Link: <.../webmention>; rel="webmention".
+
+    A 304 carries it too: it stands for the page a cache (nginx's, a browser's) keeps, and a
+    sender revalidating its copy reads the endpoint from the headers it is given (RFC 9110
+    15.4.5: a 304 sends the fields a 200 would have).
+    """
+    if request.endpoint == "posts.detail" and response.status_code in (200, 304):
         endpoint = url_for("webmention.receive_webmention", _external=True)
         response.headers.add("Link", f'<{endpoint}>; rel="webmention"')
     return response

@@ -2,7 +2,8 @@
 // - a 4xx answer that names its own target (HX-Reswap) is shown, e.g. an expired form;
 // - a network failure or a server error leaves the typed text alone and says what happened;
 // - focus stays in the form; a comment already on the page is never appended twice;
-// - the poll skips hidden tabs; times are shown in the reader's own time zone.
+// - the poll skips hidden tabs; times are shown in the reader's own time zone;
+// - a reader who starts writing gets a fresh form stamp (the page may come from a cache).
 (function () {
   "use strict";
 
@@ -138,6 +139,28 @@
                event.detail.requestConfig.verb === "post") {
       current.elements.body.focus();
     }
+  });
+
+  // The form of a shared page carries the time the page was made, which may be long ago. When
+  // the reader first goes into the form, ask for the time now (a tiny uncached request): the
+  // spam check counts from it. Readers who only read cost the blog nothing. Without it (no
+  // JavaScript, or the request failed) the blog asks to confirm the comment once instead.
+  document.addEventListener("focusin", function (event) {
+    var target = event.target;
+    var current = target && target.closest ? target.closest("form[data-stamp-url]") : null;
+    if (!current || current.dataset.stampAsked || !window.fetch) return;
+    current.dataset.stampAsked = "1";
+    fetch(current.dataset.stampUrl, { credentials: "same-origin", cache: "no-store" })
+      .then(function (response) {
+        return response.ok ? response.text() : null;
+      })
+      .then(function (stamp) {
+        var issued = current.elements.issued;
+        if (stamp && issued) issued.value = stamp.trim();
+      })
+      .catch(function () {
+        delete current.dataset.stampAsked; // try again at the next focus
+      });
   });
 
   document.addEventListener("htmx:load", function (event) {

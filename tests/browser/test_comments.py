@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from flask import request
 
 from tests.helpers import factories
 from tests.helpers.config import base_config
@@ -219,15 +220,54 @@ def test_times_are_shown_in_the_readers_time_zone(browser, post_page):
         context.close()
 
 
-def test_an_expired_form_says_so_keeps_the_text_and_sends_again(app, page, post_page):
+def test_a_form_on_another_site_is_refused_and_the_text_kept(app, page, post_page):
+    """Another site's page posting to ours, with the reader's browser: Chromium says so
+    (Sec-Fetch-Site: cross-site, Origin) and the blog refuses it, showing what was sent."""
+    seen = []
+
+    @app.before_request
+    def what_the_browser_said():
+        if request.method == "POST":
+            seen.append((request.headers.get("Sec-Fetch-Site"), request.headers.get("Origin")))
+
+    forged = (
+        f'<form method="post" action="{post_page}comments">'
+        '<input name="author_name" value="Mallory">'
+        '<textarea name="body">Forged words</textarea>'
+        '<button id="go" type="submit">Go</button></form>'
+    )
+    page.route(
+        "http://evil.example/**",
+        lambda route: route.fulfill(status=200, content_type="text/html", body=forged),
+    )
+    page.goto("http://evil.example/a-page")
+    with page.expect_navigation() as nav:
+        page.click("#go")
+    assert nav.value.status == 403
+    assert seen == [("cross-site", "http://evil.example")]
+    assert "another site" in page.inner_text("#comment-form-alert")
+    assert page.input_value("#comment-body") == "Forged words"
+    assert len(comments(app)) == 1  # only the fixture's comment
+
+
+def test_the_writers_expired_form_says_so_keeps_the_text_and_sends_again(app, page, post_page):
+    """The logged-in writer's comment form still carries its token; an expired one is refused
+    in place (400), the text kept, and the form that comes back sends."""
+    factories.writer(app)
+    site = post_page.split("/20", 1)[0]
+    page.goto(site + "/login")
+    page.fill("#username", "nell")
+    page.fill("#password", factories.PASSWORD)
+    with page.expect_navigation():
+        page.click("#submit")
     page.goto(post_page)
+    assert page.locator("nav.writer-bar").is_visible()
     page.evaluate(
         """() => {
             document.querySelector("#comment-form input[name=csrf_token]").value = "expired";
             document.body.setAttribute("data-hx-headers", '{"X-CSRFToken": "expired"}');
         }"""
     )
-    page.fill("#comment-author-name", "Ada")
     page.fill("#comment-body", "Written over a long lunch.")
     with page.expect_response(lambda r: r.request.method == "POST") as answer:
         page.click("#comment-submit")

@@ -10,6 +10,7 @@ import re
 
 import pytest
 
+from blog.comments import spam
 from blog.extensions import limiter
 from blog.models import CommentStatus
 from tests.helpers import factories
@@ -69,8 +70,70 @@ def test_a_reader_who_waits_is_published_a_quick_robot_is_held(app, page, post_p
     assert held.status == CommentStatus.SPAM and "less than 3 s" in held.reason
 
 
+def start_writing(page) -> None:
+    """Go into the form as a reader does; comments.js then fetches a fresh form stamp."""
+    with page.expect_response(lambda r: r.url.endswith("/comments/stamp")) as stamp:
+        page.focus("#comment-author-name")
+    assert stamp.value.status == 200
+    # The stamp is in the form once the fetch has answered (polled: no eval under the CSP).
+    for _ in range(200):
+        if page.input_value("#comment-issued") == stamp.value.text().strip():
+            return
+        page.wait_for_timeout(25)
+    raise AssertionError("the fresh stamp never reached the form")
+
+
+def test_a_reader_without_cookies_gets_a_fresh_stamp_when_writing(app, page, post_page):
+    """The shared page carries the time it was made; going into the form replaces it with the
+    time now, from which a person's pace is counted."""
+    page.goto(post_page)
+    assert page.context.cookies() == []  # an anonymous reader: the shared page
+    shared = page.input_value("#comment-issued")
+    start_writing(page)
+    fresh = page.input_value("#comment-issued")
+    assert fresh != shared
+    with app.test_request_context():
+        assert spam.read_stamp(shared).page and not spam.read_stamp(fresh).page
+    page.fill("#comment-author-name", "Ada")
+    page.wait_for_timeout(3100)  # a person's pace
+    page.fill("#comment-body", "Thought through.")
+    assert send(page) == 200
+    page.locator("article.comment", has_text="Thought through.").wait_for()
+    assert comments(app)[0].status == CommentStatus.APPROVED
+
+
+def test_without_javascript_a_comment_is_confirmed_once(app, browser, post_page):
+    """No JavaScript to fetch a fresh stamp: the comment comes back as it will appear, with the
+    form and a "Post comment" button; pressed a moment later, the comment is published."""
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    try:
+        page.goto(post_page)
+        page.fill("#comment-author-name", "Ada")
+        page.fill("#comment-body", "Slowly, with <em>care</em>.")
+        page.wait_for_timeout(3100)  # the page's own stamp: older than 3 s now
+        with page.expect_navigation() as nav:
+            page.click("#comment-submit")
+        assert nav.value.status == 200
+        assert comments(app) == []
+        assert "how it will appear" in page.inner_text("#comment-form-alert")
+        preview = page.locator(".comment-preview article")
+        assert preview.locator("em").inner_text() == "care"
+        assert page.input_value("#comment-body") == "Slowly, with <em>care</em>."
+        assert page.inner_text("#comment-submit").strip() == "Post comment"
+        page.wait_for_timeout(3100)  # reading it over
+        page.click("#comment-submit")
+        page.wait_for_url(re.compile(r"#comment-\d+$"))
+        [mine] = comments(app)
+        assert mine.status == CommentStatus.APPROVED
+        assert "Slowly, with" in page.inner_text(f"#comment-{mine.id}")
+    finally:
+        context.close()
+
+
 def test_flood_429_and_too_large_413_are_shown_in_place_keeping_the_text(app, page, post_page):
     page.goto(post_page)
+    start_writing(page)
     page.wait_for_timeout(3100)  # a person's pace
     page.fill("#comment-author-name", "Ada")
     page.fill("#comment-body", "My first thought.")

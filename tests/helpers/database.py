@@ -13,7 +13,7 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 from flask import Flask
 
-from blog import create_app
+from blog import create_app, prepared
 from blog.extensions import db
 from blog.models import Comment, LegacyPath, Post, Tag
 from tests.helpers.config import base_config
@@ -85,10 +85,13 @@ def count_queries(app: Flask) -> Iterator[list[str]]:
     with app.app_context():
         engine = db.engine
     sa.event.listen(engine, "before_cursor_execute", before)
+    # The page keys run on the driver, below SQLAlchemy's events (blog.prepared): count them too.
+    prepared.observers.append(statements.append)
     try:
         yield statements
     finally:
         sa.event.remove(engine, "before_cursor_execute", before)
+        prepared.observers.remove(statements.append)
 
 
 def detached(rows) -> list:

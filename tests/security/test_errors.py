@@ -70,7 +70,7 @@ def test_body_over_the_limit_gets_a_friendly_413(app, client):
 
         return str(len(request.form.get("text", "")))
 
-    token_headers = {"X-CSRFToken": csrf_token(client, "/")}
+    token_headers = {"X-CSRFToken": csrf_token(client)}
     response = client.post("/__upload", data={"text": "x" * 70_000}, headers=token_headers)
     assert response.status_code == 413
     text = main_text(response.data)

@@ -54,7 +54,7 @@ def test_form_bodies_with_any_bytes_are_parsed(app, client):
         "/__echo",
         {"text": field_values(), "name": field_values(100)},
         method="POST",
-        headers={"X-CSRFToken": csrf_token(client, "/")},
+        headers={"X-CSRFToken": csrf_token(client)},
         max_examples=100,
     )
 
@@ -86,7 +86,7 @@ def test_comment_endpoint_survives_anything(app, client, demo):
         url,
         _comment_fields(),
         method="POST",
-        headers={"X-CSRFToken": csrf_token(client, "/")},
+        headers={"X-CSRFToken": csrf_token(client)},
         max_examples=150,
     )
 
@@ -100,7 +100,7 @@ def test_comment_endpoint_survives_anything_from_htmx(app, client, demo):
         _comments_url(app),
         fields,
         method="POST",
-        headers={"X-CSRFToken": csrf_token(client, "/"), "HX-Request": "true"},
+        headers={"X-CSRFToken": csrf_token(client), "HX-Request": "true"},
         max_examples=150,
         check=assert_fragment_answers_well,
     )

@@ -69,26 +69,27 @@ def _set_cookies(response) -> list[str]:
 
 
 def test_cookies_secure_only_over_https(database_uri):
-    # Rendering any page writes the CSRF token into the session cookie.
+    # Rendering the login form writes the CSRF token into the session cookie (reading pages
+    # set none).
     app = create_app(base_config(database_uri))
-    plain = _set_cookies(app.test_client().get("/"))
+    plain = _set_cookies(app.test_client().get("/login"))
     assert plain and all("Secure" not in c for c in plain)
-    secure = _set_cookies(app.test_client().get("/", base_url="https://x"))
+    secure = _set_cookies(app.test_client().get("/login", base_url="https://x"))
     assert secure and all(c.endswith("; Secure") or "; Secure;" in c for c in secure)
     assert all("HttpOnly" in c and "SameSite=Lax" in c for c in plain + secure)
 
 
 def test_forced_secure_cookie_is_not_marked_twice(database_uri):
     app = create_app(base_config(database_uri, SESSION_COOKIE_SECURE=True))
-    cookies = _set_cookies(app.test_client().get("/", base_url="https://localhost"))
+    cookies = _set_cookies(app.test_client().get("/login", base_url="https://localhost"))
     assert cookies and all(c.count("Secure") == 1 for c in cookies)
 
 
 def test_forwarded_headers_ignored_unless_configured(client):
     headers = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
-    response = client.get("/", headers=headers)
+    response = client.get("/login", headers=headers)
     assert "Strict-Transport-Security" not in response.headers  # a client cannot fake HTTPS
-    assert all("Secure" not in c for c in _set_cookies(response))
+    assert _set_cookies(response) and all("Secure" not in c for c in _set_cookies(response))
 
 
 def test_proxy_fix_when_configured(database_uri):
@@ -106,7 +107,7 @@ def test_proxy_fix_when_configured(database_uri):
     response = app.test_client().get("/__whoami", headers=headers)
     assert seen == {"addr": "203.0.113.9", "scheme": "https"}  # only the one trusted hop
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
-    cookies = _set_cookies(app.test_client().get("/", headers=headers))
+    cookies = _set_cookies(app.test_client().get("/login", headers=headers))
     assert cookies and all("Secure" in c for c in cookies)
 
 

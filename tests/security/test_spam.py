@@ -12,6 +12,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+import lxml.html
 import pytest
 import sqlalchemy as sa
 from itsdangerous import URLSafeSerializer
@@ -21,9 +22,10 @@ from blog.discussion import DiscussionSettings
 from blog.extensions import db, limiter
 from blog.models import Comment, CommentStatus, Post, utcnow
 from tests.helpers import factories
+from tests.helpers.auth import login
 from tests.helpers.config import require
 from tests.helpers.database import comments as stored
-from tests.helpers.html import parse, text
+from tests.helpers.html import form_fields, parse, text
 from tests.helpers.servers import redis_server
 
 CSS = Path(spam.__file__).parents[2] / "static" / "css" / "blog.css"
@@ -71,6 +73,12 @@ def send(client, post: Post, *, age: float = 60, ip: str = "198.51.100.7", hx=Fa
 def textarea(response) -> str:
     text = parse(response).xpath("//textarea[@name='body']")[0].text or ""
     return text.removeprefix("\r").removeprefix("\n")  # a browser drops the first line break
+
+
+def resent(response) -> dict[str, str]:
+    """The comment form of an answer, as a browser sends it again (its checked choices only)."""
+    _action, fields = form_fields(response, "http://localhost/", "//form[@id='comment-form']")
+    return dict(fields)
 
 
 def held_on_page(client, post: Post) -> str:
@@ -124,24 +132,114 @@ def test_form_carries_a_fresh_signed_time(app, client, post):
     assert age is not None and 0 <= age < 5
 
 
-def test_a_form_sent_in_under_three_seconds_is_spam(app, client, post):
-    """The real default (3 s): the form as rendered, sent at once, then the same after 3 s."""
+def test_a_shared_pages_form_sent_at_once_is_spam(app, client, post):
+    """The real default (3 s). The page's own stamp is the time the page was made: sent within
+    3 s of that, the reader cannot have had the form longer, so it is a robot's."""
     assert app.config["COMMENT_MIN_SECONDS"] is None
     with app.app_context():
         assert DiscussionSettings.load().min_seconds == 3
     url, form = page_form(client, post)
+    with app.app_context():
+        assert spam.read_stamp(form["issued"]).page
     form.update(author_name="Quick", body="Fast fingers.")
     assert client.post(url, data=form).status_code == 303
     [fast] = stored(app)
     assert fast.status == CommentStatus.SPAM
-    assert re.fullmatch(r"Sent \d\.\d s after the form was shown \(less than 3 s\)", fast.reason)
+    assert re.fullmatch(r"Sent \d\.\d s after the page was made \(less than 3 s\)", fast.reason)
     assert "awaiting moderation" in held_on_page(client, post)
 
+
+def test_with_javascript_the_fresh_stamp_counts(app, client, post):
+    """comments.js fetches a fresh stamp when the reader starts writing: sent at once, it is a
+    robot's pace; 3 s later, a person's."""
+    stamp = client.get("/comments/stamp")
+    assert stamp.status_code == 200 and stamp.headers["Cache-Control"] == "no-store"
+    assert "Set-Cookie" not in stamp.headers and "Cookie" not in stamp.headers.get("Vary", "")
+    with app.app_context():
+        assert not spam.read_stamp(stamp.text).page
     url, form = page_form(client, post)
-    shown = time.monotonic()
+    form.update(author_name="Quick", body="Fast fingers.", issued=stamp.text)
+    assert client.post(url, data=form).status_code == 303
+    [fast] = stored(app)
+    assert fast.status == CommentStatus.SPAM
+    assert re.fullmatch(r"Sent \d\.\d s after the form was shown \(less than 3 s\)", fast.reason)
+
+    url, form = page_form(client, post)
     form.update(author_name="Patient", body="I thought first.")
+    form["issued"] = client.get("/comments/stamp").text
+    shown = time.monotonic()
     time.sleep(3.1 - (time.monotonic() - shown))  # time passing is the event here
-    client.post(url, data=form, environ_base={"REMOTE_ADDR": "192.0.2.99"})
+    response = client.post(url, data=form, environ_base={"REMOTE_ADDR": "192.0.2.99"})
+    assert response.status_code == 303
+    assert stored(app)[-1].status == CommentStatus.APPROVED
+
+
+@pytest.mark.parametrize("hx", [False, True])
+def test_without_javascript_an_old_page_stamp_asks_once_to_confirm(app, client, post, hx):
+    """The stamp of a page made long ago (a cached page, no JavaScript to refresh it) proves
+    nothing: the comment is shown as it will appear, with the form and a fresh stamp; posted
+    again at once it is a robot's, after a moment a person's. Nothing counts against the
+    flood limit until a comment is stored."""
+    url, form = page_form(client, post)
+    with app.app_context():
+        form["issued"] = spam.page_stamp(time.time() - 600)  # a page cached ten minutes ago
+    form.update(author_name="Ada", author_url="ada.example", body="Slow and <em>careful</em>.")
+    headers = {"HX-Request": "true"} if hx else {}
+    response = client.post(url, data=form, headers=headers)
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    assert stored(app) == []
+    doc = parse(response)
+    assert ("<html" in response.get_data(as_text=True)) is not hx
+    alert = doc.xpath("//*[@id='comment-form-alert']")[0]
+    assert alert.get("hidden") is None and "this is how it will appear" in text(alert)
+    (preview,) = doc.xpath("//form[@id='comment-form']//div[@class='comment-preview']/article")
+    body = lxml.html.tostring(preview.xpath(".//div[contains(@class, 'comment-body')]")[0])
+    assert b"<em>careful</em>" in body  # sanitized the way it will be stored
+    assert preview.xpath(".//a[@href='https://ada.example']")
+    assert textarea(response) == "Slow and <em>careful</em>."
+    again = resent(response)
+    with app.app_context():
+        fresh = spam.read_stamp(again["issued"])
+    assert fresh is not None and not fresh.page and fresh.age < 5
+    assert text(doc.xpath("//form//button[@type='submit']")[0]) == "Post comment"
+
+    # Confirmed at once: the fresh stamp says no person read it.
+    assert client.post(url, data=again, headers=headers).status_code in (200, 303)
+    [hasty] = stored(app)
+    assert hasty.status == CommentStatus.SPAM and "after the form was shown" in hasty.reason
+
+    # Confirmed a moment later (another reader, the same steps): published.
+    form.update(body="Second, slower.", author_name="Bea")
+    response = client.post(
+        url, data=form, headers=headers, environ_base={"REMOTE_ADDR": "192.0.2.8"}
+    )
+    assert response.status_code == 200 and len(stored(app)) == 1
+    doc = parse(response)
+    again = resent(response)
+    with app.app_context():
+        again.update(issued=spam.form_stamp(time.time() - 4))
+    confirmed = client.post(
+        url, data=again, headers=headers, environ_base={"REMOTE_ADDR": "192.0.2.8"}
+    )
+    assert confirmed.status_code == (200 if hx else 303)
+    last = stored(app)[-1]
+    assert last.status == CommentStatus.APPROVED and last.body == "Second, slower."
+
+
+def test_the_trap_and_the_writer_are_never_asked_to_confirm(app, client, post):
+    url, form = page_form(client, post)
+    with app.app_context():
+        form.update(author_name="Bot", body="Buy now", subject="filled", issued=spam.page_stamp(0))
+    assert client.post(url, data=form).status_code == 303
+    assert stored(app)[-1].status == CommentStatus.SPAM  # the trap decides at once
+
+    factories.writer(app)
+    assert login(client).status_code == 303
+    url, form = page_form(client, post)
+    with app.app_context():
+        form.update(author_name="Nell", body="My own words.", issued=spam.page_stamp(0))
+    assert client.post(url, data=form).status_code == 303
     assert stored(app)[-1].status == CommentStatus.APPROVED
 
 

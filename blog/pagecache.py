@@ -1,0 +1,139 @@
+"""Shared pages: the same bytes for every anonymous reader, from a cache keyed by what they show.
+
+A reading view that can be shared asks blog.posts.keys for its page's key (one small query),
+then calls shared(): the ETag is a hash of the key, the code and templates that render it
+(the build id) and the address the reader used; a reader whose copy has that ETag gets 304
+without anything being rendered, anybody else the page from this process's cache, rendered
+once per key. The key changes with every write that changes the page, in any process, so the
+cache needs no invalidation and serves nothing stale.
+
+Cache-Control tells shared caches (nginx's proxy_cache, a CDN) they may keep a page for a third
+of the comment poll interval and serve it stale while revalidating for the rest: a new comment
+is in every page served COMMENTS_POLL_SECONDS after it was posted, as readers with the page open
+get it from their next poll. Browsers get max-age=0: they revalidate on every visit (a 304),
+because these responses carry no `Vary: Cookie` and a browser that has just posted a comment or
+logged in must not show its copy from before.
+
+Every other HTML page is marked here after its view ran: private for a reader with cookies of
+ours (blog.readers), and for anonymous readers, a 200 or 404 gets an ETag hashed from its body
+and the same shared lifetime (search results, error pages: a version is not worth a query).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Hashable
+from pathlib import Path
+
+from flask import Flask, Response, current_app, request
+
+from blog import readers
+from blog.cache import app_cache
+
+HTML = "text/html; charset=utf-8"
+
+
+def build_id(app: Flask) -> str:
+    """Hash what turns the same data into other bytes: the code, the templates, the settings.
+
+    Part of every ETag, so a reader's copy from before an upgrade is never answered with 304.
+    Keyed with the secret key, so no setting can be guessed from it.
+    """
+    root = Path(app.root_path)
+    digest = hashlib.blake2b(key=hashlib.sha256(str(app.secret_key).encode()).digest())
+    folders = (root, Path(app.template_folder or root.parent / "templates"))
+    for folder in folders:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and path.suffix in (".py", ".html", ".xml", ".txt"):
+                digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    settings = {}
+    for name, value in sorted(app.config.items()):
+        try:
+            settings[name] = json.dumps(value, sort_keys=True)
+        except TypeError:
+            continue  # not JSON (a timedelta...): not something a page shows
+    digest.update(json.dumps(settings, sort_keys=True).encode())
+    return digest.hexdigest()[:16]
+
+
+def shared_lifetimes(app: Flask) -> tuple[int, int]:
+    """Return (s-maxage, stale-while-revalidate) in seconds: they add up to the poll interval."""
+    poll = max(int(app.config["COMMENTS_POLL_SECONDS"]), 2)
+    fresh = max(poll // 3, 1)
+    return fresh, poll - fresh
+
+
+def etag(kind: str, key: Hashable) -> str:
+    """Return the ETag (without quotes) of a shared page: kind, key, build, address and path.
+
+    The path tells apart pages with the same content but other labels and links (a year's
+    archive and its only month's); the query string is left out but for what the key holds
+    (?page=N), so ?utm_source=... shares the page.
+    """
+    # Where absolute URLs in the page point, and the path, as the server gave them (decoding
+    # them as request.url_root does cost 0.1 ms).
+    environ = request.environ
+    site = (
+        environ["wsgi.url_scheme"],
+        environ.get("HTTP_HOST") or environ.get("SERVER_NAME", ""),
+        environ.get("SCRIPT_NAME", ""),
+        environ.get("PATH_INFO", ""),
+    )
+    parts = (kind, key, current_app.extensions["build_id"], site)
+    return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
+
+
+def shared(kind: str, key: Hashable, render: Callable[[], str]) -> Response:
+    """Answer an anonymous reader with the page kind under key: 304, cached bytes, or a render.
+
+    render() must make the page for nobody in particular (no cookie, session or per-reader
+    token read); its bytes are kept under the ETag.
+    """
+    tag = etag(kind, key)
+    headers = {"ETag": f'W/"{tag}"', "Cache-Control": current_app.extensions["shared_cache"]}
+    if _has(request.headers.get("If-None-Match"), tag):
+        return Response(status=304, headers=headers)
+    cache = app_cache("page_cache", "PAGE_CACHE_SIZE", "PAGE_CACHE_BYTES")
+    body = cache.get(tag)
+    if body is None:
+        body = render().encode()
+        cache.put(tag, body)
+    return Response(body, headers=headers, content_type=HTML)
+
+
+def _has(if_none_match: str | None, tag: str) -> bool:
+    """Return True when an If-None-Match header lists tag (weak comparison, RFC 9110) or is *.
+
+    Our tags are hex digits, so finding them in quotes is exact; werkzeug's parser costs
+    as much again as the rest of a 304.
+    """
+    if not if_none_match:
+        return False
+    return f'"{tag}"' in if_none_match or if_none_match.strip() == "*"
+
+
+def _mark(response: Response) -> Response:
+    """Give every other HTML answer to a GET its cache policy (see the module's docstring)."""
+    if request.method not in ("GET", "HEAD") or "Cache-Control" in response.headers:
+        return response
+    if response.mimetype != "text/html":
+        return response
+    if not readers.is_anonymous() or readers.session_in_use():
+        return readers.mark_personal(response)
+    if response.status_code in (200, 404) and not response.is_streamed:
+        body = response.get_data()
+        response.set_etag(hashlib.blake2b(body, digest_size=16).hexdigest(), weak=True)
+        response.headers["Cache-Control"] = current_app.extensions["shared_cache"]
+        if response.status_code == 200:  # preconditions apply to 2xx answers only (RFC 9110)
+            response.make_conditional(request)
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["build_id"] = build_id(app)
+    fresh, stale = shared_lifetimes(app)
+    app.extensions["shared_cache"] = (
+        f"public, max-age=0, s-maxage={fresh}, stale-while-revalidate={stale}"
+    )
+    app.after_request(_mark)
