@@ -50,9 +50,13 @@ limiter = Limiter(key_func=get_remote_address)
 
 
 def retry_after(default: int) -> int:
-    """Whole seconds until the breached limit lifts, rounded up: waiting that long is enough."""
+    """Whole seconds until the breached limit lifts, rounded up: waiting that long is enough.
+
+    Counted from the window's own reset time: Flask-Limiter's reset_at is int(reset + 1), a
+    second more, so a limit of one comment per 15 s told the reader to wait 16.
+    """
     limit = limiter.current_limit
-    return max(1, math.ceil(limit.reset_at - time.time())) if limit else default
+    return max(1, math.ceil(limit.window[0] - time.time())) if limit else default
 
 
 # Configured by blog.mail.transport.init_app (which picks SMTP or .eml files first).
