@@ -17,7 +17,7 @@ from tests.helpers.comments import send_comment
 from tests.helpers.factories import path_of
 from tests.helpers.mail import app_outside_context, link_to
 from tests.helpers.smtp import SMTPServer, free_port
-from tests.helpers.worker import WorkerProcess
+from tests.helpers.worker import WorkerProcess, wait_for_first_beat
 
 
 @pytest.fixture
@@ -59,6 +59,7 @@ def site(app_config, smtp, tmp_path):
             }
         )
         try:
+            wait_for_first_beat(app)
             yield app, f"http://{host}"
         finally:
             worker.stop()

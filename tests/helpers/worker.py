@@ -7,7 +7,10 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
+
+from blog.media import heartbeat
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -91,3 +94,21 @@ class WorkerProcess:
                 self.kill()
                 return
         self._close()
+
+
+def wait_for_first_beat(app, timeout: float = 70) -> None:
+    """Wait until a worker started for app has written its first heartbeat (blog.media).
+
+    The heartbeat is a periodic job the worker runs as it starts, just after it says it is
+    ready: a test that reads, then writes (a factory) while it commits is refused at once by
+    SQLite ("database is locked": its snapshot is stale). Waiting for the row is waiting for
+    that write. At most a minute and a bit: the next beat comes at the next minute.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        with app.app_context():
+            if heartbeat.last_seen() is not None:
+                return
+        if time.monotonic() > deadline:
+            raise AssertionError("the worker never wrote its heartbeat")
+        time.sleep(0.05)
