@@ -271,9 +271,9 @@ def test_the_library_edits_alt_text_in_place_and_copies_markdown(app, live_serve
     copy = page.locator(".media-card [data-copy]").first
     assert copy.is_visible()
     copy.click()
-    page.wait_for_function(
-        "document.querySelector('.media-card [data-copy]').textContent === 'Copied'"
-    )
+    # A locator, not wait_for_function: polling a string predicate needs eval, which the page's
+    # CSP refuses whenever the text has not changed by the first look (a race).
+    page.locator(".media-card [data-copy]", has_text="Copied").first.wait_for()
     assert errors == []
 
 
