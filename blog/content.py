@@ -1,4 +1,10 @@
-"""Writing posts: slugs, tags, rendering bodies at save time. (Comments: blog.comments.store.)"""
+"""Writing posts and pages: slugs, tags, rendering bodies at save time, deleting.
+
+Every write of a post's title or text goes through save_post() or store_rendered(), which make
+its HTML and plain text together; the search index follows those columns in the same
+transaction (SQLite: triggers on the post table; PostgreSQL: a generated column), and a write
+to a page makes the site's navigation again. (Comments: blog.comments.store.)
+"""
 
 from __future__ import annotations
 
@@ -10,8 +16,9 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from blog.extensions import db
-from blog.markdown import plain_excerpt, render_markdown
-from blog.models import Post, Tag, utcnow
+from blog.markdown import plain_excerpt, plain_text, render_markdown
+from blog.models import Post, PostKind, Tag, utcnow
+from blog.site import refresh_navigation
 
 
 def slugify(text: str, max_length: int = 80) -> str:
@@ -63,8 +70,10 @@ def parse_tag_list(text: str) -> list[str]:
 
 
 def render_post(post: Post) -> None:
-    """Render the Markdown body to sanitized HTML and fill an empty excerpt; mark it changed."""
+    """Render the Markdown body to sanitized HTML and its text; fill an empty excerpt; mark it
+    changed."""
     post.body_html = render_markdown(post.body)
+    post.body_text = plain_text(post.body_html)
     if not post.excerpt:
         post.excerpt = plain_excerpt(post.body_html)
     post.touch()
@@ -82,8 +91,14 @@ def save_post(
     slug: str = "",
     excerpt: str = "",
     comments_open: bool = True,
+    kind: str = PostKind.POST,
+    nav_order: int | None = None,
 ) -> Post:
-    """Fill post from the editor's fields, render it, and add it to the session."""
+    """Fill post from the editor's fields, render it, and add it to the session.
+
+    A page (kind "page") has no tags; nav_order places it in the site's navigation.
+    """
+    was_page = post.kind == PostKind.PAGE
     post.title = title.strip()[:300]  # the column's size; the editor refuses longer titles
     post.body = body
     post.excerpt = excerpt.strip()
@@ -92,20 +107,34 @@ def save_post(
     post.published_at = published_at
     post.comments_open = comments_open
     post.slug = unique_post_slug(slug or title, post.id)
-    post.tags = tags_from_names(tags)
+    post.kind = kind
+    post.nav_order = nav_order if kind == PostKind.PAGE else None
+    post.tags = tags_from_names(tags) if kind == PostKind.POST else []
     post.updated_at = utcnow()
     render_post(post)
     db.session.add(post)
+    if was_page or kind == PostKind.PAGE:
+        refresh_navigation()
     return post
 
 
+def delete_post(post: Post) -> None:
+    """Delete a post or page with its comments (the database cascades); the caller commits."""
+    db.session.delete(post)
+    if post.kind == PostKind.PAGE:
+        db.session.flush()
+        refresh_navigation()
+
+
 def store_rendered(html_by_id: dict[int, str]) -> None:
-    """Write posts' HTML made again from their Markdown (flask rerender); mark them changed."""
+    """Write posts' HTML made again from their Markdown (flask rerender), and its text; mark them
+    changed."""
     posts = db.session.scalars(
         sa.select(Post)
         .where(Post.id.in_(html_by_id))
-        .options(so.load_only(Post.body_html, Post.revision), so.raiseload("*"))
+        .options(so.load_only(Post.body_html, Post.body_text, Post.revision), so.raiseload("*"))
     )
     for post in posts:
         post.body_html = html_by_id[post.id]
+        post.body_text = plain_text(post.body_html)
         post.touch()
