@@ -9,10 +9,13 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, render_template, request, url_for
 
 from blog.extensions import db
+from blog.htmx import is_htmx
 from blog.models import Post, Tag, post_tags
 from blog.permalinks import POST_PATH, get_public_post
 from blog.porting.legacy import redirect_legacy
 from blog.posts.page import render_post_page
+from blog.search.engine import search as search_posts
+from blog.search.query import parse as parse_query
 
 bp = Blueprint("posts", __name__)
 # An imported post's old address (one no route answers) leads to the post.
@@ -137,27 +140,33 @@ def _tagged(tag_id: int) -> sa.Select[tuple[Post]]:
 
 @bp.route("/search")
 def search():
-    """Find published posts whose title or body contains every word of the query."""
-    query = request.args.get("q", "").strip()
+    """Find published posts and pages by their words, best first, with the words marked.
+
+    htmx (the search page's box, as the reader types) gets the results alone; the same URL
+    without JavaScript, or on a history restore, gets the whole page.
+    """
+    text = request.args.get("q", "").strip()
     limit = current_app.config["SEARCH_QUERY_MAX_LENGTH"]
-    if len(query) > limit:
-        error = (
-            f"Your search is {len(query)} characters long; the limit is {limit}. "
+    context = {"query": text, "parsed": None, "results": None, "error": ""}
+    status = 200
+    if len(text) > limit:
+        context["error"] = (
+            f"Your search is {len(text)} characters long; the limit is {limit}. "
             "Search for fewer or shorter words."
         )
-        return render_template("posts/search.html", page=None, query=query, error=error), 422
-    page = None
-    if query:
-        select = Post.published()
-        for word in query.split()[:10]:
-            pattern = "%" + word.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
-            select = select.where(
-                sa.or_(
-                    Post.title.ilike(pattern, escape="\\"), Post.body.ilike(pattern, escape="\\")
-                )
-            )
-        page = _window(select, count=True)
-    return render_template("posts/search.html", page=page, query=query)
+        status = 422
+    else:
+        parsed = context["parsed"] = parse_query(text)
+        if parsed.groups:
+            page = request.args.get("page", 1, type=int)
+            if not 1 <= page <= MAX_PAGE:
+                abort(404)
+            results = search_posts(parsed, page, current_app.config["POSTS_PER_PAGE"])
+            if page > 1 and not results.items:
+                abort(404)
+            context["results"] = results
+    template = "posts/_search_live.html" if is_htmx() else "posts/search.html"
+    return render_template(template, **context), status
 
 
 @bp.route("/robots.txt")

@@ -80,9 +80,15 @@ POSTGRESQL_UP = [
     """ALTER TEXT SEARCH CONFIGURATION blog_search
         ALTER MAPPING FOR asciiword, asciihword, hword_asciipart, word, hword, hword_part
         WITH unaccent, simple""",
+    # PostgreSQL's parser reads "<b>" as a tag, "a.b/c" as a host or a path, "x@y.z" as an
+    # address, and skips or keeps them whole; as plain text (a post about "<script>") they are
+    # words. Turned into spaces, the text splits into words as FTS5's unicode61 splits it;
+    # blog/search/postgresql.py does the same to the reader's words.
     """ALTER TABLE post ADD COLUMN search_vector tsvector GENERATED ALWAYS AS (
-        setweight(to_tsvector('blog_search'::regconfig, title), 'A')
-        || setweight(to_tsvector('blog_search'::regconfig, body_text), 'B')
+        setweight(to_tsvector('blog_search'::regconfig, translate(title, '<>&/.@:', '       ')), 'A')
+        || setweight(
+            to_tsvector('blog_search'::regconfig, translate(body_text, '<>&/.@:', '       ')), 'B'
+        )
     ) STORED""",
     "CREATE INDEX ix_post_search_vector ON post USING gin (search_vector)",
 ]
