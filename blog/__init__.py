@@ -43,15 +43,20 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     htmx.init_app(app)
     errors.init_app(app)
 
+    from blog.permalinks import PageSlugConverter
+
+    app.url_map.converters["page"] = PageSlugConverter
+
     # Package __init__ files import nothing (so no import cycles through them): the blueprints
-    # are taken from their views modules.
+    # are taken from their views modules. The pages come last: /<slug>/ must see every route.
     from blog.admin.views import bp as admin_bp
     from blog.comments.views import bp as comments_bp
     from blog.feeds.views import bp as feeds_bp
+    from blog.pages.views import bp as pages_bp
     from blog.porting.views import bp as porting_bp
     from blog.posts.views import bp as posts_bp
 
-    for blueprint in (posts_bp, comments_bp, feeds_bp, admin_bp, porting_bp):
+    for blueprint in (posts_bp, comments_bp, feeds_bp, admin_bp, porting_bp, pages_bp):
         app.register_blueprint(blueprint)
 
     if app.config["BENCH_ROUTES"]:

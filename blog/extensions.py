@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 import sqlalchemy as sa
-from flask import Flask, has_request_context, request
+from flask import Flask, g, has_request_context, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -66,6 +66,20 @@ def takes_write_lock() -> bool:
     if has_request_context():
         return request.method not in READ_ONLY_METHODS
     return click.get_current_context(silent=True) is not None
+
+
+def request_cache() -> dict:
+    """Return a dict that lives as long as the current request (else the app context).
+
+    Kept on the request object rather than in flask.g: an app context can outlive a request
+    (a test's, a command's), and what one request read must not be served to the next.
+    """
+    holder = request._get_current_object() if has_request_context() else g._get_current_object()
+    cache = getattr(holder, "_blog_cache", None)
+    if cache is None:
+        cache = {}
+        holder._blog_cache = cache
+    return cache
 
 
 def _tune_sqlite(engine: sa.Engine, busy_timeout_ms: int) -> None:

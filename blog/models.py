@@ -8,11 +8,11 @@ from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask import g, has_app_context
+from flask import has_app_context
 from flask_login import UserMixin
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from blog.extensions import db, login_manager
+from blog.extensions import db, login_manager, request_cache
 
 
 def utcnow() -> datetime:
@@ -105,8 +105,15 @@ class Post(db.Model):
         # Listings, archives and prev/next walk posts by publication time (newest first, id
         # breaking ties); the status check reads the row. Slugs have their unique index.
         sa.Index("ix_post_published_at_id", "published_at", "id"),
-        # The few pages, in navigation order, without walking the posts.
-        sa.Index("ix_post_kind_nav_order", "kind", "nav_order"),
+        # The few pages, in navigation order, without walking the posts. Partial, so that no
+        # query for posts (kind = 'post') can pick it: an index on kind alone tempted SQLite
+        # into reading every post through it, then sorting them (feeds, listings).
+        sa.Index(
+            "ix_post_page_nav_order",
+            "nav_order",
+            sqlite_where=sa.text("kind = 'page'"),
+            postgresql_where=sa.text("kind = 'page'"),
+        ),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -195,6 +202,12 @@ class Post(db.Model):
         )
 
     @staticmethod
+    def is_page_filter() -> sa.ColumnElement[bool]:
+        """Pages only: the literal lets SQLite use the partial index ix_post_page_nav_order (a
+        bound parameter would not match its WHERE clause)."""
+        return Post.kind == sa.literal_column(f"'{PostKind.PAGE}'")
+
+    @staticmethod
     def public_filter(now: Any = None) -> sa.ColumnElement[bool]:
         """Published posts, and scheduled posts whose time has come: never a page.
 
@@ -208,7 +221,7 @@ class Post(db.Model):
     def _neighbour() -> sa.Select[tuple[Post]]:
         """Select posts for a previous/next link: title and URL parts only."""
         return sa.select(Post).options(
-            so.load_only(Post.id, Post.title, Post.slug, Post.published_at),
+            so.load_only(Post.id, Post.title, Post.slug, Post.kind, Post.published_at),
             so.lazyload(Post.author),
             so.lazyload(Post.tags),
         )
@@ -311,7 +324,7 @@ class LegacyPath(db.Model):
 class Setting(db.Model):
     """A site setting kept in the database (discussion policy, site settings and the like).
 
-    A request reads every row once (a handful of small rows) and keeps them in flask.g, so
+    A request reads every row once (a handful of small rows) and keeps them while it runs, so
     the site settings, the navigation and the discussion policy cost one query together.
     Every write bumps the "revision" row: the settings' version, for caches of whole pages.
     """
@@ -324,13 +337,11 @@ class Setting(db.Model):
     @staticmethod
     def snapshot() -> dict[str, Any]:
         """Return every setting by key, read from the database once per request."""
-        if has_app_context() and "settings_snapshot" in g:
-            return g.settings_snapshot
-        found = db.session.execute(sa.select(Setting.key, Setting.value))
-        rows = {key: value for key, value in found}
-        if has_app_context():
-            g.settings_snapshot = rows
-        return rows
+        cache = request_cache() if has_app_context() else {}
+        if "settings" not in cache:
+            found = db.session.execute(sa.select(Setting.key, Setting.value))
+            cache["settings"] = {key: value for key, value in found}
+        return cache["settings"]
 
     @staticmethod
     def get(key: str, default: Any = None) -> Any:
@@ -354,7 +365,7 @@ class Setting(db.Model):
         else:
             revision.value = int(revision.value or 0) + 1
         if has_app_context():
-            g.pop("settings_snapshot", None)
+            request_cache().pop("settings", None)
 
     @staticmethod
     def delete(key: str) -> None:
@@ -363,7 +374,7 @@ class Setting(db.Model):
         if row is not None:
             db.session.delete(row)
         if has_app_context():
-            g.pop("settings_snapshot", None)
+            request_cache().pop("settings", None)
 
     @staticmethod
     def revision() -> int:

@@ -3,7 +3,7 @@
 The configuration gives the defaults (SITE_TITLE, SITE_DESCRIPTION, SITE_LANGUAGE, SITE_AUTHOR,
 SITE_TIMEZONE); what the writer saves in the back office (one JSON row of the Setting table)
 overrides them. A request reads them together with every other setting in one query
-(Setting.snapshot) and keeps them in flask.g.
+(Setting.snapshot) and keeps them while it runs.
 
 The navigation (the published pages the writer listed, in the writer's order) is kept beside
 them and made again by every write to a page (refresh_navigation), so the links on every page
@@ -21,10 +21,10 @@ from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import sqlalchemy as sa
-from flask import current_app, g, has_app_context
+from flask import current_app, has_app_context
 
-from blog.extensions import db
-from blog.models import Post, PostKind, Setting
+from blog.extensions import db, request_cache
+from blog.models import Post, Setting
 
 SETTING_KEY = "site"
 NAVIGATION_KEY = "navigation"
@@ -64,8 +64,9 @@ class SiteSettings:
     @classmethod
     def load(cls) -> SiteSettings:
         """Return the settings: stored values over the configuration's, read once per request."""
-        if has_app_context() and "site_settings" in g:
-            return g.site_settings
+        cache = request_cache() if has_app_context() else {}
+        if "site_settings" in cache:
+            return cache["site_settings"]
         defaults = asdict(cls.defaults())
         stored = Setting.get(SETTING_KEY) or {}
         values = {
@@ -80,9 +81,7 @@ class SiteSettings:
         navigation = tuple(
             NavLink(str(title), str(slug)) for title, slug in Setting.get(NAVIGATION_KEY, [])
         )
-        settings = cls(**values, navigation=navigation)
-        if has_app_context():
-            g.site_settings = settings
+        settings = cache["site_settings"] = cls(**values, navigation=navigation)
         return settings
 
     def save(self) -> None:
@@ -106,7 +105,7 @@ class SiteSettings:
 def forget() -> None:
     """Drop what this request read, so the next read sees a write made since."""
     if has_app_context():
-        g.pop("site_settings", None)
+        request_cache().pop("site_settings", None)
 
 
 def site() -> SiteSettings:
@@ -149,7 +148,7 @@ def refresh_navigation() -> None:
     """Make the navigation again from the pages (after any write to a page; caller commits)."""
     rows = db.session.execute(
         sa.select(Post.title, Post.slug)
-        .where(Post.kind == PostKind.PAGE, Post.nav_order.is_not(None), Post.visible_filter())
+        .where(Post.is_page_filter(), Post.nav_order.is_not(None), Post.visible_filter())
         .order_by(Post.nav_order, Post.title, Post.id)
     ).all()
     links = [[title, slug] for title, slug in rows]

@@ -11,6 +11,7 @@ from werkzeug.local import LocalProxy
 from blog.comments.spam import comments_open
 from blog.permalinks import comment_url, post_comments_feed_url, post_url
 from blog.search.snippet import highlight, snippet
+from blog.sharing import share, shown_author
 from blog.site import SiteSettings, local
 
 
@@ -44,6 +45,8 @@ def init_app(app: Flask) -> None:
         comments_open=comments_open,
         highlight=highlight,
         snippet=snippet,
+        share=share,
+        shown_author=shown_author,
         # The site settings, read on first use in a request (one query with every setting).
         site=LocalProxy(SiteSettings.load),
     )

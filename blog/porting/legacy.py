@@ -1,4 +1,4 @@
-"""Old addresses of imported posts answer 301 with the post's new address."""
+"""Old addresses of imported posts and pages answer 301 with their new address."""
 
 from __future__ import annotations
 
@@ -37,13 +37,25 @@ def legacy_keys() -> list[str]:
 
 def redirect_legacy():
     """Answer an imported post's old address with 301 to where it lives now."""
-    keys = legacy_keys()
+    return _redirect(legacy_keys())
+
+
+def redirect_legacy_path(path: str):
+    """Answer an old address that a route took (a page's /<slug>/ has the shape of many old
+    addresses, /about-me/) but that led nowhere there; None when it is no old address."""
+    if len(path) > 500 or any(ord(c) < 32 or ord(c) == 127 for c in path):
+        return None
+    other = path.rstrip("/") if path.endswith("/") else path + "/"
+    return _redirect([path, other])
+
+
+def _redirect(keys: list[str]):
     if not keys:
         return None
     row = db.session.execute(
         sa.select(LegacyPath.target, Post)
         .join(Post, LegacyPath.post_id == Post.id)
-        .where(LegacyPath.path.in_(keys), Post.public_filter())
+        .where(LegacyPath.path.in_(keys), Post.visible_filter())
         .options(so.lazyload(Post.author), so.lazyload(Post.tags))
         .limit(1)
     ).first()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, render_template, request, url_for
@@ -16,6 +16,7 @@ from blog.porting.legacy import redirect_legacy
 from blog.posts.page import render_post_page
 from blog.search.engine import search as search_posts
 from blog.search.query import parse as parse_query
+from blog.site import site
 
 bp = Blueprint("posts", __name__)
 # An imported post's old address (one no route answers) leads to the post.
@@ -23,11 +24,13 @@ bp.before_app_request(redirect_legacy)
 
 
 def _month_range(year: int, month: int | None) -> tuple[datetime, datetime]:
+    """Return the start and end of a year or a month on the blog's clock (its time zone)."""
+    zone = site().zone
     if month is None:
-        return datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
+        return datetime(year, 1, 1, tzinfo=zone), datetime(year + 1, 1, 1, tzinfo=zone)
     if month == 12:
-        return datetime(year, 12, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
-    return datetime(year, month, 1, tzinfo=UTC), datetime(year, month + 1, 1, tzinfo=UTC)
+        return datetime(year, 12, 1, tzinfo=zone), datetime(year + 1, 1, 1, tzinfo=zone)
+    return datetime(year, month, 1, tzinfo=zone), datetime(year, month + 1, 1, tzinfo=zone)
 
 
 # No listing has this many pages; a larger ?page= would overflow the database's OFFSET.
@@ -88,7 +91,7 @@ def index():
 @bp.route(POST_PATH)
 def detail(year: int, month: int, slug: str):
     """Show a post with its comments."""
-    return render_post_page(get_public_post(year, month, slug))
+    return render_post_page(get_public_post(slug, year, month))
 
 
 @bp.route("/<int(fixed_digits=4):year>/")

@@ -100,7 +100,9 @@ def snippet(text: str, query: Query, length: int = WINDOW) -> Markup:
         best = max(
             range(len(spans)), key=lambda k: (bisect_left(starts, starts[k] + reach) - k, -k)
         )
-        start = max(0, min(spans[best][0] - length // 4, len(words) - length))
+        anchor = spans[best][0]
+        if anchor >= reach:  # else the window from the start shows it
+            start = max(0, min(anchor - length // 4, len(words) - length))
     end = min(len(words), start + length) - 1
     body = _render(scanned, words, spans, start, end)
     whole_end = end == len(words) - 1 and len(text) <= SCAN_CHARS

@@ -131,7 +131,14 @@ def upgrade():
             sa.Column("kind", sa.String(length=8), server_default="post", nullable=False)
         )
         batch_op.add_column(sa.Column("nav_order", sa.Integer(), nullable=True))
-        batch_op.create_index("ix_post_kind_nav_order", ["kind", "nav_order"], unique=False)
+        # Partial: a query for posts (kind = 'post') must never pick it (see blog/models.py).
+        batch_op.create_index(
+            "ix_post_page_nav_order",
+            ["nav_order"],
+            unique=False,
+            sqlite_where=sa.text("kind = 'page'"),
+            postgresql_where=sa.text("kind = 'page'"),
+        )
     _fill_body_text()
     statements = SQLITE_UP if op.get_bind().dialect.name == "sqlite" else POSTGRESQL_UP
     for statement in statements:
@@ -143,7 +150,7 @@ def downgrade():
     for statement in statements:
         op.execute(statement)
     with op.batch_alter_table("post", schema=None) as batch_op:
-        batch_op.drop_index("ix_post_kind_nav_order")
+        batch_op.drop_index("ix_post_page_nav_order")
         batch_op.drop_column("nav_order")
         batch_op.drop_column("kind")
         batch_op.drop_column("body_text")
