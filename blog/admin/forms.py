@@ -132,6 +132,9 @@ class PostForm(EntryForm):
     publish_at = DateTimeLocalField(
         "Publish on",
         validators=[Optional()],
+        # The first format is the value written back: a browser's datetime-local input takes
+        # only "2027-01-15T09:00" (WTForms' default, with a space, shows an empty box).
+        format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
         description="For “Schedule”: the date and time it goes public, on the blog's clock.",
     )
     schedule = SubmitField("Schedule")
