@@ -88,7 +88,7 @@ def page_slug_problem(slug: str) -> str:
 
 
 class PageSlugConverter(BaseConverter):
-    """A page's slug in a URL: one path segment that is no route's first and no number.
+    """A page's slug in a URL: one path segment that is no route's first, no number, no file.
 
     The pattern itself leaves those out: a GET of /logout (a POST-only route) must stay 405,
     not be redirected to a page /logout/ (werkzeug adds the slash before asking any view).
@@ -99,7 +99,8 @@ class PageSlugConverter(BaseConverter):
         super().__init__(url_map, *args, **kwargs)
         taken = sorted(RESERVED_SEGMENTS | route_segments(url_map), key=len, reverse=True)
         words = "|".join(re.escape(segment) for segment in taken)
-        self.regex = rf"(?!(?:{words}|\d+)(?:/|$))[^/]+"
+        # No dot either: slugs have none, and /favicon.ico must stay a plain 404.
+        self.regex = rf"(?!(?:{words}|\d+)(?:/|$))[^/.]+"
 
 
 def permalink_month(when: datetime) -> tuple[int, int]:

@@ -209,6 +209,7 @@ def test_every_route_of_the_blog_is_refused_and_left_to_its_route(app, writer_cl
     for segment in ("tags", "search", "media", "webmention"):
         assert writer_client.get(f"/{segment}/").status_code == 404
     assert writer_client.get("/2024/").status_code == 404  # the year's (empty) archive
+    assert writer_client.get("/favicon.ico").status_code == 404  # no slug has a dot
 
 
 def test_a_slug_another_post_has_is_refused(app, client):
