@@ -19,6 +19,7 @@ from blog.extensions import db
 from blog.markdown import plain_excerpt, plain_text, render_markdown
 from blog.models import Comment, CommentStatus, Post, PostStatus, User, post_tags
 from blog.sanitize import clean_comment
+from blog.search.engine import tidy_index
 
 # Only registered when BENCH_ROUTES is on (bench/run.py): never part of a production site.
 bench_bp = Blueprint("bench", __name__, url_prefix="/_bench")
@@ -163,6 +164,8 @@ def generate(
         )
     db.session.commit()
     _advance_sequences()
+    tidy_index()
+    db.session.commit()
     return {"posts": posts, "comments": written, "special_posts": len(specials)}
 
 

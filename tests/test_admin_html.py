@@ -46,6 +46,9 @@ def pages(demo, client) -> dict[str, bytes]:
         "/admin/comments",
         "/admin/comments?status=approved",
         "/admin/settings",
+        "/admin/site",
+        "/admin/pages/",
+        "/admin/pages/new",
     ]:
         response = client.get(url)
         assert response.status_code == 200, url

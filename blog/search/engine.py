@@ -99,3 +99,12 @@ def search(query: Query, page: int, per_page: int) -> Results:
     total = rows[0].total if rows else 0
     matched = rows[0].found if rows else 0
     return Results([row.Post for row in rows], page, per_page, total, matched >= cap, matched)
+
+
+def tidy_index() -> None:
+    """After a bulk load (bench-data): merge SQLite's index into one segment (row-by-row trigger
+    inserts leave many), or give PostgreSQL's planner fresh statistics. The caller commits."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.text("ANALYZE post"))
+    else:
+        db.session.execute(sa.text("INSERT INTO post_fts(post_fts) VALUES ('optimize')"))

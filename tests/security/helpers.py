@@ -109,6 +109,24 @@ def _our_hooks(attrs: dict[str, str]) -> bool:
     return bool(attrs.get("id") or classes)
 
 
+def json_ld_block(element, root) -> bool:
+    """True for the sharing metadata's data block: <script type="application/ld+json"> right
+    in the head of root, no src, holding one JSON object. Browsers never run it (and the CSP
+    does not apply); text that broke out of it would fail to parse or leave another element."""
+    import json
+
+    attrs = {k.split("}")[-1].lower(): v for k, v in element.attrib.items()}
+    if set(attrs) != {"type"} or attrs["type"] != "application/ld+json":
+        return False
+    head = next((e for e in root.iter() if _local(e.tag) == "head"), None)
+    if head is None or not any(child is element for child in head):
+        return False
+    try:
+        return isinstance(json.loads(element.text or ""), dict)
+    except ValueError:
+        return False
+
+
 def executable_content(html: str | bytes, static_prefix: str = "/static/") -> list[str]:
     """Return what in a page could run code or load foreign content; [] for a clean page."""
     problems: list[str] = []
@@ -127,7 +145,7 @@ def executable_content(html: str | bytes, static_prefix: str = "/static/") -> li
             continue
         if tag in FORBIDDEN_ELEMENTS or "}" in str(element.tag):
             problems.append(f"forbidden element {where}")
-        if tag == "script":
+        if tag == "script" and not json_ld_block(element, root):
             src = attrs.get("src", "")
             if not src.startswith(static_prefix) or (element.text or "").strip():
                 problems.append(f"script not from our static files: {where} src={src!r}")
@@ -251,7 +269,9 @@ def rule_urls(
     for rule in rules:
         args = {}
         for name in rule.arguments - set(rule.defaults or ()):
-            if name in values:
+            if name == "slug" and "year" not in rule.arguments and "page_slug" in values:
+                args[name] = values["page_slug"]  # /<slug>/...: a page's address
+            elif name in values:
                 args[name] = values[name]
             elif isinstance(rule._converters.get(name), IntegerConverter):
                 args[name] = 1
@@ -286,9 +306,12 @@ def post_values(post) -> dict[str, object]:
     import sqlalchemy as sa
 
     from blog.extensions import db
-    from blog.models import Comment
+    from blog.models import Comment, Post, PostKind
 
     comment = db.session.scalar(sa.select(Comment.id).where(Comment.post_id == post.id).limit(1))
+    page = db.session.scalar(
+        sa.select(Post.slug).where(Post.kind == PostKind.PAGE, Post.visible_filter()).limit(1)
+    )
     return {
         "year": post.published_at.year,
         "month": post.published_at.month,
@@ -297,6 +320,7 @@ def post_values(post) -> dict[str, object]:
         "id": post.id,
         "post_id": post.id,
         "comment_id": comment or 1,
+        **({"page_slug": page} if page else {}),
     }
 
 
