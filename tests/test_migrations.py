@@ -45,3 +45,53 @@ def test_upgrade_empty_postgresql():
         conn.exec_driver_sql("CREATE SCHEMA public")
     engine.dispose()
     _check_upgrade(url)
+
+
+def _existing_blog_then_upgrade(uri: str) -> None:
+    """A blog at the revision before the search index, with a post; upgrade; search finds it."""
+    app = create_app(base_config(uri))
+    with app.app_context():
+        upgrade(revision="cf21b2ad31bf")
+        with db.engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    'INSERT INTO "user" (id, username, display_name, password_hash, created_at)'
+                    " VALUES (1, 'nell', 'Nell', '', CURRENT_TIMESTAMP)"
+                )
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO post (id, title, slug, body, body_html, excerpt, status,"
+                    " published_at, created_at, updated_at, author_id, comments_open,"
+                    " comment_count, revision) VALUES (1, 'Old heron', 'old-heron', 'x',"
+                    " '<p>A <em>grey</em> heron &amp; a <b>café</b>.</p>', '', 'published',"
+                    " '2020-01-01 00:00:00', '2020-01-01 00:00:00', '2020-01-01 00:00:00', 1,"
+                    " true, 0, 1)"
+                )
+            )
+        upgrade()
+        from blog.models import Post
+
+        post = db.session.get(Post, 1)
+        assert (post.kind, post.body_text) == ("post", "A grey heron & a café.")
+        client = app.test_client()
+        for word in ("heron", "cafe", "grey"):
+            assert b"1 post found" in client.get(f"/search?q={word}").data, word
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.mark.sqlite_only
+def test_upgrade_builds_the_search_index_of_an_existing_blog_sqlite(tmp_path):
+    _existing_blog_then_upgrade(f"sqlite:///{tmp_path / 'old.sqlite'}")
+
+
+@pytest.mark.postgresql_only
+def test_upgrade_builds_the_search_index_of_an_existing_blog_postgresql():
+    url = postgresql_url()
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+        conn.exec_driver_sql("CREATE SCHEMA public")
+    engine.dispose()
+    _existing_blog_then_upgrade(url)
