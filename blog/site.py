@@ -18,7 +18,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from functools import cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo, available_timezones
 
 import sqlalchemy as sa
 from flask import current_app, has_app_context
@@ -102,6 +102,13 @@ class SiteSettings:
         return f"{parts[0].lower()}_{parts[-1].upper()}" if len(parts) > 1 else ""
 
 
+def without_database() -> None:
+    """Show this request's pages with the configuration's settings, reading nothing: for the
+    page that says the database is unavailable."""
+    if has_app_context():
+        request_cache().setdefault("site_settings", SiteSettings.defaults())
+
+
 def forget() -> None:
     """Drop what this request read, so the next read sees a write made since."""
     if has_app_context():
@@ -134,14 +141,7 @@ def valid_zone(name: str) -> bool:
 @cache
 def time_zones() -> frozenset[str]:
     """Every IANA zone name this machine knows (the tzdata package fills in when it lacks one)."""
-    names = set()
-    for name in available_timezones() | {"UTC"}:
-        try:
-            ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            continue
-        names.add(name)
-    return frozenset(names)
+    return frozenset(available_timezones() | {"UTC"})
 
 
 def refresh_navigation() -> None:
