@@ -62,9 +62,10 @@ class Defaults:
     IMPORT_MAX_UPLOAD = 8 * 1024 * 1024
     # Longer search queries get a 422 page saying so (characters).
     SEARCH_QUERY_MAX_LENGTH = 200
-    # A search ranks at most this many of the newest matching posts: its cost stays the same
-    # however large the blog grows (see blog/search/engine.py and BENCHMARKS.md).
-    SEARCH_CANDIDATES = 1000
+    # A search ranks at most this many of the newest matching posts and pages, so that a word
+    # in every post costs about what it costs in a small blog (blog/search/engine.py,
+    # BENCHMARKS.md); past it, the results say so.
+    SEARCH_CANDIDATES = 500
 
     # Behind a reverse proxy: how many proxies to trust for each X-Forwarded-* header
     # (werkzeug's ProxyFix). 0 = ignore the header; never trust one no proxy of yours sets.

@@ -6,11 +6,17 @@ for both: keep what readers may see (published posts and pages), order by score 
 count them, cut the page, load the columns a result shows.
 
 Why candidates are capped: ranking needs a score for every match, and a common word matches a
-share of all posts. Measured at 100,000 posts, ranking every match cost 45 ms for a word in a
-tenth of the posts and 210 ms (SQLite) to 320 ms (PostgreSQL) for a word in all of them, and
-counting them 15 to 60 ms; the newest 1,000 matches cost 2 to 8 ms whatever the blog's size.
-A search past the cap ranks the best of the newest 1,000 and says so (Results.capped): the
-reader adds a word. A rare word, the usual search, matches under the cap and is ranked whole.
+share of all posts. Measured at 100,000 posts (SQLite and PostgreSQL, a prototype of these
+queries), ranking every match cost 45 ms for a word in a ninth of the posts and 210 ms
+(SQLite) to 320 ms (PostgreSQL) for a word in all of them, and counting them 15 to 60 ms. The
+newest SEARCH_CANDIDATES (500) matches are ranked instead, whatever the blog's size: a search
+past the cap ranks the best of them and says so (Results.capped), and the reader adds a word.
+A rare word, the usual search, matches under the cap and is ranked whole.
+
+What still grows with the blog (BENCHMARKS.md, bench/bench_search.py): SQLite's bm25 reads
+every match of each word once per query for its inverse document frequency, and PostgreSQL
+checks the positions of a phrase in every post that holds all its words. Both stay within
+2x of the same search at 1,000 posts but for a phrase of the commonest words on PostgreSQL.
 """
 
 from __future__ import annotations
