@@ -43,13 +43,13 @@ class Window:
 
     Pagination's COUNT(*) reads every matching index entry: at 100,000 posts it cost more than
     the rest of the home page. Fetching one row more than a page tells whether there is a next
-    one; the template shows "Page N" without "of M" (total and pages are None).
+    one; the template shows "Page N" without "of M" (pages is None). Search counts its
+    results in its own statement (blog/search/engine.py).
     """
 
     items: list[Post]
     page: int
     has_next: bool
-    total: int | None = None  # counted only where the page says how many (search)
     pages: None = None
 
     @property
@@ -65,8 +65,8 @@ class Window:
         return self.page + 1
 
 
-def _window(select: sa.Select, count: bool = False) -> Window:
-    """Return the page of select asked for in ?page=N (and the total if count); 404 past the end."""
+def _window(select: sa.Select) -> Window:
+    """Return the page of select asked for in ?page=N; 404 past the end."""
     page = request.args.get("page", 1, type=int)
     if not 1 <= page <= MAX_PAGE:
         abort(404)
@@ -74,11 +74,7 @@ def _window(select: sa.Select, count: bool = False) -> Window:
     rows = db.session.scalars(select.limit(per_page + 1).offset((page - 1) * per_page)).all()
     if page > 1 and not rows:
         abort(404)
-    total = None
-    if count:
-        counted = select.order_by(None).with_only_columns(sa.func.count(Post.id))
-        total = db.session.scalar(counted)
-    return Window(list(rows[:per_page]), page, len(rows) > per_page, total)
+    return Window(list(rows[:per_page]), page, len(rows) > per_page)
 
 
 @bp.route("/")
