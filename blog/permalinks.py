@@ -120,10 +120,10 @@ def get_public_post(slug: str, year: int | None = None, month: int | None = None
     sent there) with its address now.
     """
     if year is None:
-        kind, visible = PostKind.PAGE, Post.visible_filter()
+        found = sa.and_(Post.is_page_filter(), Post.visible_filter())
     else:
-        kind, visible = PostKind.POST, Post.public_filter()
-    post = db.session.scalar(sa.select(Post).where(Post.slug == slug, Post.kind == kind, visible))
+        found = Post.public_filter()  # posts only
+    post = db.session.scalar(sa.select(Post).where(Post.slug == slug, found))
     if post is None:
         abort(404)
     if year is not None:
