@@ -59,6 +59,10 @@ def targets(pages: dict[str, str]) -> list[Target]:
         Target("home page", "/"),
         Target("archive (a year)", pages["archive"]),
         Target("tag page", "/tags/writing/"),
+        # The same search at both sizes (bench-data's SEARCH_WORD is in 10 posts), and one whose
+        # matches grow with the blog (a title word: a ninth of the posts, ranked past the cap).
+        Target("search, a word in 10 posts", "/search?q=lighthouse"),
+        Target("search, a word in 1 post of 9", "/search?q=notebook"),
         Target("comment feed (site, Atom)", "/feeds/comments.atom"),
         Target("comment feed of a post, full", pages["post-200"] + "comments.atom"),
         Target(

@@ -72,9 +72,7 @@ def setup_token_valid(token: str) -> bool:
 
 def forget_setup_token() -> None:
     """Drop the setup token so its link can never be used again."""
-    row = db.session.get(Setting, SETUP_TOKEN_KEY)
-    if row is not None:
-        db.session.delete(row)
+    Setting.delete(SETUP_TOKEN_KEY)
 
 
 def save_account(

@@ -35,6 +35,7 @@ from blog.comments import spam
 from blog.comments.forms import CommentForm
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, Post
+from blog.site import settings_version
 from blog.webmention import reactions
 
 REMEMBER_COOKIE = "comment_author"
@@ -121,7 +122,8 @@ def comment_listing(post: Post, form: CommentForm | None = None) -> Listing:
     replying = form is not None and bool(form.parent_id.data)
     shared = not replying and not held_ids()
     is_open = spam.comments_open(post)
-    key = (post.id, post.revision, is_open, request.script_root)
+    # The settings' version too: the list shows times on the blog's clock.
+    key = (post.id, post.revision, is_open, request.script_root, settings_version())
     cache = app_cache("comment_listing_cache", "COMMENTS_CACHE_SIZE")
     if shared and (listing := cache.get(key)) is not None:
         return listing

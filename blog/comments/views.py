@@ -38,13 +38,15 @@ from blog.errors import size_words
 from blog.extensions import db, limiter, retry_after
 from blog.htmx import is_htmx, retarget
 from blog.mail import subscriptions
-from blog.models import Comment, CommentStatus, Post
-from blog.permalinks import POST_PATH, get_public_post, post_url
+from blog.models import Comment, CommentStatus, Post, PostKind
+from blog.permalinks import PAGE_PATH, POST_PATH, get_public_post, month_matches, post_url
 from blog.posts.page import render_post_page
 
 bp = Blueprint("comments", __name__)
 
+# A post's comments, and a page's: the same views under both addresses.
 COMMENTS = POST_PATH + "comments"
+PAGE_COMMENTS = PAGE_PATH + "comments"
 EXPIRED = (
     "Your comment could not be sent: the form had expired. It is still here: please send it again."
 )
@@ -61,11 +63,12 @@ TOO_LARGE = (
 
 
 @bp.post(COMMENTS)
+@bp.post(PAGE_COMMENTS)
 @limiter.limit(spam.flood_limit, exempt_when=spam.flood_exempt, deduct_when=spam.stored)
 @limiter.limit(spam.hourly_limit, exempt_when=spam.hourly_exempt, deduct_when=spam.stored)
-def create(year: int, month: int, slug: str):
+def create(slug: str, year: int | None = None, month: int | None = None):
     """Add a comment: htmx gets the new fragments, a plain form post a redirect to the comment."""
-    post = get_public_post(year, month, slug)
+    post = get_public_post(slug, year, month)
     form = CommentForm()
     if not spam.comments_open(post):
         return _closed(post, form)
@@ -132,10 +135,11 @@ def create(year: int, month: int, slug: str):
 
 
 @bp.get(COMMENTS)
-def poll(year: int, month: int, slug: str):
+@bp.get(PAGE_COMMENTS)
+def poll(slug: str, year: int | None = None, month: int | None = None):
     """Send the comments published after ?after=N (204 when there are none), in one query."""
     if not is_htmx():
-        return redirect(post_url(get_public_post(year, month, slug), _anchor="comments"), 303)
+        return redirect(post_url(get_public_post(slug, year, month), _anchor="comments"), 303)
     after = request.args.get("after", type=row_id)
     if after is None:
         abort(400, "Say which comments you already have: ?after=<the last comment id>.")
@@ -144,7 +148,8 @@ def poll(year: int, month: int, slug: str):
         .join(Comment.post)
         .where(
             Post.slug == slug,
-            Post.public_filter(),
+            Post.kind == (PostKind.PAGE if year is None else PostKind.POST),
+            Post.visible_filter(),
             Comment.status == CommentStatus.APPROVED,
             Comment.id > after,
         )
@@ -155,7 +160,7 @@ def poll(year: int, month: int, slug: str):
     if not rows:
         return "", 204
     post = rows[0].Post
-    if (post.published_at.year, post.published_at.month) != (year, month):
+    if year is not None and month_matches(post.published_at, year, month) is False:
         abort(404)
     news = [row.Comment for row in rows]
     return render_template(
@@ -164,9 +169,10 @@ def poll(year: int, month: int, slug: str):
 
 
 @bp.get(COMMENTS + "/form")
-def form(year: int, month: int, slug: str):
+@bp.get(PAGE_COMMENTS + "/form")
+def form(slug: str, year: int | None = None, month: int | None = None):
     """Send the comment form, moved under the comment being answered when ?replyto=N."""
-    post = get_public_post(year, month, slug)
+    post = get_public_post(slug, year, month)
     replyto = request.args.get("replyto", type=row_id)
     if not is_htmx():
         return redirect(post_url(post, replyto=replyto, _anchor="comment-form"), 303)

@@ -1,5 +1,5 @@
-"""Factories: a writer, a post, a comment, the discussion settings, made through the blog's
-own write paths; and the URLs of a post, built as the pages build them.
+"""Factories: a writer, a post, a page, a comment, the discussion settings, made through the
+blog's own write paths; and the URLs of a post, built as the pages build them.
 
 Each opens its own app context, commits, and returns the row loaded and detached: its columns
 (id, slug, published_at...) read without a session, and a test uses them to build URLs. To
@@ -17,7 +17,7 @@ from blog.comments import store
 from blog.content import save_post
 from blog.discussion import DiscussionSettings
 from blog.extensions import db
-from blog.models import Comment, CommentStatus, Post, PostStatus, User, utcnow
+from blog.models import Comment, CommentStatus, Post, PostKind, PostStatus, User, utcnow
 from blog.permalinks import post_url
 
 PASSWORD = "a long walk by the sea"
@@ -79,6 +79,39 @@ def post(
         return _detached(row)
 
 
+def page(
+    app: Flask,
+    title: str = "About",
+    body: str = "Who writes here, and why.",
+    *,
+    author: str = "nell",
+    status: str = PostStatus.PUBLISHED,
+    nav_order: int | None = None,
+    comments_open: bool = False,
+    slug: str = "",
+    excerpt: str = "",
+) -> Post:
+    """Publish (or save as a draft) a page at /<slug>/, as the editor's New page does: dated
+    now, comments off unless asked, in the navigation when nav_order is a number."""
+    user = writer(app, author)
+    with app.app_context():
+        row = save_post(
+            Post(),
+            title=title,
+            body=body,
+            author_id=user.id,
+            tags=[],
+            status=status,
+            published_at=utcnow() if status != PostStatus.DRAFT else None,
+            slug=slug,
+            excerpt=excerpt,
+            comments_open=comments_open,
+            kind=PostKind.PAGE,
+            nav_order=nav_order,
+        )
+        return _detached(row)
+
+
 def comment(
     app: Flask,
     on: Post,
@@ -123,7 +156,10 @@ def newest_post(app: Flask) -> Post:
 
 
 def path_of(post: Post) -> str:
-    """Return the permalink path of a published post."""
+    """Return the permalink path of a published post (in UTC, the blog's default clock), or
+    of a page."""
+    if post.kind == PostKind.PAGE:
+        return f"/{post.slug}/"
     return f"/{post.published_at:%Y/%m}/{post.slug}/"
 
 
