@@ -4,9 +4,9 @@
 section, `/sitemap-<section>-<n>.xml`, with its lastmod. Files sit at the site's root, as the
 protocol asks: a sitemap may list only URLs under its own directory.
 
-A Section is one kind of URL. To add one (pages, say), write a class with the four members of
-`Section` and append it to SECTIONS; the index, the files, their limits, ETags and caching
-follow:
+A Section is one kind of URL (the home page, posts, pages). To add one, write a class with the
+four members of `Section` and append it to SECTIONS; the index, the files, their limits, ETags
+and caching follow:
 
 - `version(now)`: a few indexed reads that change whenever the section's URLs or their lastmod
   do (the ETag of every file, and of the index, is made from versions, so a 304 costs only them);
@@ -72,7 +72,7 @@ def url_entry(loc: str, lastmod: datetime | None) -> str:
 
 
 class SiteSection:
-    """The pages that are not posts: the home page (more, such as About pages, may join)."""
+    """The home page."""
 
     name = "site"
 
@@ -180,7 +180,64 @@ class PostSection:
         yield from zip(urls, (row.updated_at for row in rows), strict=True)
 
 
-SECTIONS: list[Section] = [SiteSection(), PostSection()]
+class PageSection:
+    """Every public page (About, Colophon...) at /<slug>/, oldest first: a blog has a handful,
+    so they are read in one query of two columns and split in Python."""
+
+    name = "pages"
+
+    @staticmethod
+    def _rows(now: datetime) -> list[sa.Row]:
+        # The partial index on pages (kind = 'page') keeps this off the posts.
+        return (
+            db.session.connection()
+            .execute(
+                sa.select(Post.slug, Post.updated_at)
+                .where(Post.is_page_filter(), Post.visible_filter(now))
+                .order_by(Post.id)
+            )
+            .all()
+        )
+
+    def version(self, now: datetime) -> tuple:
+        # Every write of a page sets its updated_at; publishing, unpublishing or deleting one
+        # changes the count (a page is never scheduled, but one due now would count too).
+        found = db.session.execute(
+            sa.select(sa.func.count(), sa.func.max(Post.updated_at, type_=UTCDateTime())).where(
+                Post.is_page_filter(), Post.visible_filter(now)
+            )
+        ).one()
+        return tuple(found)
+
+    def parts(self, now: datetime) -> list[Part]:
+        """Split the pages into files within both limits (each URL counted as written)."""
+        budget = max_bytes() - len(HEADER) - len(FOOTER)
+        parts: list[Part] = []
+        first = size = 0
+        lastmod: datetime | None = None
+        rows = self._rows(now)
+        for index, (loc, when) in enumerate(self._entries(rows)):
+            cost = len(url_entry(loc, when).encode())
+            if index > first and (index - first >= max_urls() or size + cost > budget):
+                parts.append(Part(len(parts) + 1, lastmod, (first, index - first)))
+                first, size, lastmod = index, 0, None
+            size += cost
+            lastmod = when if lastmod is None or when > lastmod else lastmod
+        if rows:
+            parts.append(Part(len(parts) + 1, lastmod, (first, len(rows) - first)))
+        return parts
+
+    @staticmethod
+    def _entries(rows: list[sa.Row]) -> Iterator[tuple[str, datetime | None]]:
+        for slug, updated_at in rows:
+            yield url_for("pages.detail", slug=slug, _external=True), updated_at
+
+    def urls(self, part: Part, now: datetime) -> Iterator[tuple[str, datetime | None]]:
+        first, count = part.detail
+        yield from self._entries(self._rows(now)[first : first + count])
+
+
+SECTIONS: list[Section] = [SiteSection(), PostSection(), PageSection()]
 
 
 def max_urls() -> int:

@@ -112,7 +112,9 @@ def test_pages_stay_out_of_listings_feeds_and_the_post_walk(app, client):
         assert "About" not in titles and "First post" in titles, url
     feed = feedparser.parse(client.get("/feeds/posts.atom").data)
     assert [e.title for e in feed.entries] == ["Second post", "First post"]
-    assert b"/about/" not in client.get("/sitemap.xml").data
+    # In the sitemap's pages file, not its posts file.
+    assert b"/about/" not in client.get("/sitemap-posts-1.xml").data
+    assert b"http://localhost/about/" in client.get("/sitemap-pages-1.xml").data
     # Previous and next walk posts only.
     after_first = parse(client.get(path_of(first))).xpath("//a[@rel='next']/@href")
     assert after_first == [path_of(second)]
