@@ -1,37 +1,25 @@
 """What a post or a page says about itself to link previews and crawlers.
 
 templates/_share.html writes it into the head: the canonical URL, OpenGraph (chat clients,
-social sites), Twitter card tags and a JSON-LD BlogPosting (search engines). Everything is
-built from what the page already loaded: no query, and the post's first image is found in its
-stored HTML, which the sanitizer made (its <img> always has a double-quoted http(s) src).
+social sites), Twitter card tags and a JSON-LD BlogPosting (search engines). The picture is
+the post's first image (blog.media.library.first_image): an uploaded one at its largest size,
+with its pixel size and type; an image linked from elsewhere at its URL, made absolute.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from html import unescape
 from typing import Any
-from urllib.parse import urljoin
 
 from flask import url_for
 
+from blog.media.library import SharedImage, first_image
 from blog.models import Post
 from blog.permalinks import post_url
 from blog.site import local, site
 
-_IMG_SRC = re.compile(r'<img\b[^>]*?\ssrc="([^"]+)"', re.IGNORECASE)
 # Longer descriptions are cut by every preview; search engines show about this much.
 DESCRIPTION_LENGTH = 300
-
-
-def first_image(html: str, base_url: str) -> str:
-    """Return the absolute URL of the first image in sanitized HTML, or ""."""
-    found = _IMG_SRC.search(html)
-    if found is None:
-        return ""
-    url = urljoin(base_url, unescape(found.group(1)))
-    return url if url.startswith(("http://", "https://")) else ""
 
 
 def shown_author(post: Post) -> str:
@@ -53,7 +41,7 @@ class Share:
     url: str
     title: str
     description: str
-    image: str
+    picture: SharedImage | None
     is_page: bool
     published: str
     modified: str
@@ -82,8 +70,8 @@ class Share:
             data["author"] = {"@type": "Person", "name": self.author}
             if self.tags:
                 data["keywords"] = list(self.tags)
-        if self.image:
-            data["image"] = [self.image]
+        if self.picture is not None:
+            data["image"] = [self.picture.url]
         return data
 
 
@@ -96,7 +84,7 @@ def share(post: Post) -> Share:
         url=url,
         title=post.title,
         description=_description(post),
-        image=first_image(post.body_html, url),
+        picture=first_image(post),
         is_page=post.is_page,
         published=local(post.published_at).isoformat(timespec="seconds"),
         modified=local(modified).isoformat(timespec="seconds"),

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-import pytest
-import sqlalchemy as sa
-
 from blog.extensions import db
-from blog.models import Post, PostKind
-from tests.helpers.factories import path_of, post
+from blog.models import Post
+from blog.site import SiteSettings
+from tests.helpers import images
+from tests.helpers.auth import login, logout
+from tests.helpers.factories import page, path_of, post, writer
 from tests.helpers.html import parse
+from tests.helpers.media import fetch, upload
 
 IMAGE_POST = """A walk by the sea.
 
@@ -70,8 +71,6 @@ def test_a_post_tells_previews_its_title_description_picture_and_date(app, clien
 
 def test_times_carry_the_blogs_offset(app, client):
     with app.app_context():
-        from blog.site import SiteSettings
-
         settings = SiteSettings.defaults()
         settings.timezone = "Europe/Paris"
         settings.save()
@@ -92,13 +91,32 @@ def test_without_a_picture_a_small_card(app, client):
 
 
 def test_a_relative_picture_is_made_absolute(app, client):
-    shared = post(app, "Local", '<img src="/static/x.png" alt="x">\n\nText.')
+    shared = post(app, "Local", '<img src="/static/x.png" alt="A cross">\n\nText.')
     with app.app_context():
-        html = db.session.get(Post, shared.id).body_html
-    if 'src="/static/x.png"' not in html:
-        pytest.skip("the sanitizer keeps only absolute image URLs")
+        assert 'src="/static/x.png"' in db.session.get(Post, shared.id).body_html
     tags = meta(parse(client.get(path_of(shared))))
-    assert tags["og:image"] == ["http://localhost/static/x.png"]
+    assert tags["og:image"] == tags["twitter:image"] == ["http://localhost/static/x.png"]
+    assert tags["og:image:alt"] == ["A cross"] and "og:image:width" not in tags
+
+
+def test_an_uploaded_picture_is_shared_at_its_largest_size(app, client):
+    """blog.media.library.first_image: the upload's largest size (at most 1600 wide), with its
+    pixel size, type and alternative text, in OpenGraph, the Twitter card and the JSON-LD."""
+    writer(app)
+    login(client)
+    heron = upload(client, images.phone_photo(2400, 1800), "heron.jpg").get_json()["url"]
+    shared = post(app, "Dawn", f"Morning.\n\n![A grey heron]({heron})\n\n{IMAGE_POST}")
+    logout(client)
+    doc = parse(client.get(path_of(shared)))
+    tags = meta(doc)
+    largest = "http://localhost" + heron.replace(".jpg", "-1600.jpg")
+    assert tags["og:image"] == tags["twitter:image"] == [largest]  # before the linked ones
+    assert (tags["og:image:width"], tags["og:image:height"]) == (["1600"], ["2133"])
+    assert tags["og:image:type"] == ["image/jpeg"]
+    assert tags["og:image:alt"] == tags["twitter:image:alt"] == ["A grey heron"]
+    assert tags["twitter:card"] == ["summary_large_image"]
+    assert json_ld(doc)["image"] == [largest]
+    assert fetch(client, largest.removeprefix("http://localhost")).status_code == 200
 
 
 TITLE = '</script><script>alert("t")</script> & <!-- "quotes"'
@@ -118,11 +136,8 @@ def test_a_title_cannot_break_out_of_the_json_ld(app, client):
 
 
 def test_a_page_is_a_web_page(app, client):
-    about = post(app, "About", "Who writes here.", slug="about")
-    with app.app_context():
-        db.session.execute(sa.update(Post).where(Post.id == about.id).values(kind=PostKind.PAGE))
-        db.session.commit()
-    doc = parse(client.get("/about/"))
+    about = page(app, "About", "Who writes here.")
+    doc = parse(client.get(path_of(about)))
     tags = meta(doc)
     assert doc.xpath("/html/head/link[@rel='canonical']/@href") == ["http://localhost/about/"]
     assert tags["og:type"] == ["website"]
