@@ -46,6 +46,8 @@ HOSTILE_PARTS = [
         "/2026/11/{}/",
         "/{}/",
         "/{}",
+        "/about/comments?after={}",  # a page's comment poll
+        "/{}/comments.atom",  # a page's comment feed
         "/sitemap.xml?{}={}",
     ],
 )
