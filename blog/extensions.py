@@ -33,9 +33,13 @@ limiter = Limiter(key_func=get_remote_address)
 
 
 def retry_after(default: int) -> int:
-    """Whole seconds until the breached limit lifts, rounded up: waiting that long is enough."""
+    """Whole seconds until the breached limit lifts, rounded up: waiting that long is enough.
+
+    From the window's own reset time: Flask-Limiter's reset_at is already int(reset + 1), and
+    rounding that up again said 16 s for a 15 s window (and 3601 for an hour).
+    """
     limit = limiter.current_limit
-    return max(1, math.ceil(limit.reset_at - time.time())) if limit else default
+    return max(1, math.ceil(limit.window[0] - time.time())) if limit else default
 
 
 # Configured by blog.mail.transport.init_app (which picks SMTP or .eml files first).
