@@ -413,7 +413,8 @@ class Setting(db.Model):
 
     A request reads every row once (a handful of small rows) and keeps them while it runs, so
     the site settings, the navigation and the discussion policy cost one query together.
-    Every write bumps the "revision" row: the settings' version, for caches of whole pages.
+    Every write of a setting pages show bumps the "revision" row: the settings' version, for
+    caches of whole pages.
     """
 
     REVISION = "revision"
@@ -436,13 +437,21 @@ class Setting(db.Model):
         return default if value is None else value
 
     @staticmethod
-    def put(key: str, value: Any) -> None:
-        """Store a setting and bump the settings' revision (the caller commits)."""
+    def put(key: str, value: Any, *, shown: bool = True) -> None:
+        """Store a setting and bump the settings' revision (the caller commits).
+
+        shown=False for a setting no page shows (the worker's heartbeat, every minute; the
+        setup token): it must not make every cached page stale.
+        """
         row = db.session.get(Setting, key)
         if row is None:
             db.session.add(Setting(key=key, value=value))
         else:
             row.value = value
+        if not shown:
+            if has_app_context():
+                request_cache().pop("settings", None)
+            return
         # Locked while bumped: two writers at once still give two revisions (PostgreSQL).
         revision = db.session.get(
             Setting, Setting.REVISION, with_for_update=True, populate_existing=True

@@ -10,7 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from blog import create_app
+from blog.admin.auth import new_setup_token
 from blog.extensions import db
+from blog.media import heartbeat
 from blog.models import Post, Setting, utcnow
 from blog.site import SiteSettings, settings_version
 from tests.helpers.auth import login
@@ -108,6 +110,22 @@ def test_one_read_of_the_settings_per_request_and_a_version_that_moves(app, clie
     assert client.post("/admin/settings", data=fields).status_code == 303
     with app.app_context():
         assert before < after_site < settings_version()
+
+
+def test_settings_no_page_shows_leave_the_version_alone(app):
+    """The worker's heartbeat writes a setting every minute and the setup link one more: were
+    they to move the version, every cached page would be stale a minute after it was made."""
+    with app.app_context():
+        before = settings_version()
+        heartbeat.beat()
+        new_setup_token()
+        db.session.commit()
+    with app.app_context():
+        assert heartbeat.worker_running() and settings_version() == before
+        SiteSettings.defaults().save()  # a setting pages show
+        db.session.commit()
+    with app.app_context():
+        assert settings_version() == before + 1
 
 
 # --- The blog's clock ---------------------------------------------------------------------------

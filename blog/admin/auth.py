@@ -57,7 +57,7 @@ def _digest(token: str) -> str:
 def new_setup_token() -> str:
     """Make a fresh one-time setup token, keep only its hash, and return it (commits)."""
     token = secrets.token_urlsafe(32)
-    Setting.put(SETUP_TOKEN_KEY, _digest(token))
+    Setting.put(SETUP_TOKEN_KEY, _digest(token), shown=False)
     db.session.commit()
     return token
 
