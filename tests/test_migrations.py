@@ -40,15 +40,20 @@ def test_upgrade_empty_sqlite(tmp_path):
     _check_upgrade(f"sqlite:///{tmp_path / 'fresh.sqlite'}")
 
 
-@pytest.mark.postgresql_only
-def test_upgrade_empty_postgresql():
+def _empty_postgresql() -> str:
+    """Return the test cluster's URL with its public schema emptied (no table, no extension)."""
     url = postgresql_url()
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         conn.exec_driver_sql("DROP SCHEMA public CASCADE")
         conn.exec_driver_sql("CREATE SCHEMA public")
     engine.dispose()
-    _check_upgrade(url)
+    return url
+
+
+@pytest.mark.postgresql_only
+def test_upgrade_empty_postgresql():
+    _check_upgrade(_empty_postgresql())
 
 
 def _existing_blog_then_upgrade(uri: str) -> None:
@@ -90,10 +95,4 @@ def test_upgrade_builds_the_search_index_of_an_existing_blog_sqlite(tmp_path):
 
 @pytest.mark.postgresql_only
 def test_upgrade_builds_the_search_index_of_an_existing_blog_postgresql():
-    url = postgresql_url()
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-        conn.exec_driver_sql("CREATE SCHEMA public")
-    engine.dispose()
-    _existing_blog_then_upgrade(url)
+    _existing_blog_then_upgrade(_empty_postgresql())

@@ -58,6 +58,8 @@ def post(
     comments_open: bool = True,
     slug: str = "",
     excerpt: str = "",
+    kind: str = PostKind.POST,
+    nav_order: int | None = None,
 ) -> Post:
     """Publish (or save as status says) a post, by default dated yesterday and open to comments."""
     user = writer(app, author)
@@ -75,6 +77,8 @@ def post(
             slug=slug,
             excerpt=excerpt,
             comments_open=comments_open,
+            kind=kind,
+            nav_order=nav_order,
         )
         return _detached(row)
 
@@ -84,32 +88,16 @@ def page(
     title: str = "About",
     body: str = "Who writes here, and why.",
     *,
-    author: str = "nell",
     status: str = PostStatus.PUBLISHED,
     nav_order: int | None = None,
     comments_open: bool = False,
-    slug: str = "",
-    excerpt: str = "",
+    **fields,
 ) -> Post:
     """Publish (or save as a draft) a page at /<slug>/, as the editor's New page does: dated
     now, comments off unless asked, in the navigation when nav_order is a number."""
-    user = writer(app, author)
-    with app.app_context():
-        row = save_post(
-            Post(),
-            title=title,
-            body=body,
-            author_id=user.id,
-            tags=[],
-            status=status,
-            published_at=utcnow() if status != PostStatus.DRAFT else None,
-            slug=slug,
-            excerpt=excerpt,
-            comments_open=comments_open,
-            kind=PostKind.PAGE,
-            nav_order=nav_order,
-        )
-        return _detached(row)
+    published_at = utcnow() if status != PostStatus.DRAFT else None
+    return post(app, title, body, status=status, published_at=published_at, kind=PostKind.PAGE,
+                nav_order=nav_order, comments_open=comments_open, **fields)  # fmt: skip
 
 
 def comment(
