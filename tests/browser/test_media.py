@@ -16,6 +16,7 @@ from blog.media.models import MediaFile
 from blog.models import Post
 from tests.helpers import factories
 from tests.helpers import images as files
+from tests.helpers.browser import wait_until
 from tests.helpers.factories import PASSWORD
 from tests.helpers.media import srcset_urls
 
@@ -271,9 +272,7 @@ def test_the_library_edits_alt_text_in_place_and_copies_markdown(app, live_serve
     copy = page.locator(".media-card [data-copy]").first
     assert copy.is_visible()
     copy.click()
-    page.wait_for_function(
-        "document.querySelector('.media-card [data-copy]').textContent === 'Copied'"
-    )
+    wait_until(page, "document.querySelector('.media-card [data-copy]').textContent === 'Copied'")
     assert errors == []
 
 

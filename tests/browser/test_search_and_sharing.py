@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from blog.extensions import db
 from blog.models import Post
+from tests.helpers.browser import wait_until
 from tests.helpers.factories import path_of, post
 
 # Collected before any script of the page runs; a CSP violation anywhere lands here.
@@ -93,5 +94,5 @@ def test_the_watcher_sees_a_violation(live_server, page):
         "() => { const s = document.createElement('script'); s.textContent = '1';"
         " document.body.appendChild(s); }"
     )
-    page.wait_for_function("window.__violations.length > 0")
+    wait_until(page, "window.__violations.length > 0")
     assert page.evaluate("window.__violations")[0].startswith("script-src")
