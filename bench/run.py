@@ -72,6 +72,10 @@ def targets(pages: dict[str, str]) -> list[Target]:
         Target(HOME, "/"),
         Target(ARCHIVE, pages["archive"]),
         Target(TAG, "/tags/writing/"),
+        # The same search at both sizes (bench-data's SEARCH_WORD is in 10 posts), and one whose
+        # matches grow with the blog (a title word: a ninth of the posts, ranked past the cap).
+        Target("search, a word in 10 posts", "/search?q=lighthouse"),
+        Target("search, a word in 1 post of 9", "/search?q=notebook"),
         Target("comment feed (site, Atom)", "/feeds/comments.atom"),
         Target("comment feed of a post, full", post200 + "comments.atom"),
         Target(

@@ -47,10 +47,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     pagecache.init_app(app)
 
     from blog.bounds import RowIdConverter
+    from blog.permalinks import PageSlugConverter
 
     # Every <int:...> in a route stops at the largest id the database stores: a larger number
-    # is a 404, never an OverflowError. Installed before any rule is added.
+    # is a 404, never an OverflowError. Installed before any rule is added, as is the page's.
     app.url_map.converters["int"] = RowIdConverter
+    app.url_map.converters["page"] = PageSlugConverter
 
     # Background jobs: mail, webmentions and images register their kinds of job (and the
     # worker's periodic tasks), then the queue is built.
@@ -65,18 +67,19 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     queue.init_app(app)
 
     # Package __init__ files import nothing (so no import cycles through them): the blueprints
-    # are taken from their views modules.
+    # are taken from their views modules. The pages come last: /<slug>/ must see every route.
     from blog.admin.views import bp as admin_bp
     from blog.comments.views import bp as comments_bp
     from blog.feeds.views import bp as feeds_bp
     from blog.mail.views import bp as subscriptions_bp
     from blog.media.views import bp as media_bp
+    from blog.pages.views import bp as pages_bp
     from blog.porting.views import bp as porting_bp
     from blog.posts.views import bp as posts_bp
     from blog.webmention.views import bp as webmention_bp
 
     blueprints = (posts_bp, comments_bp, feeds_bp, admin_bp, porting_bp, subscriptions_bp)
-    for blueprint in (*blueprints, webmention_bp, media_bp):
+    for blueprint in (*blueprints, webmention_bp, media_bp, pages_bp):
         app.register_blueprint(blueprint)
 
     if app.config["BENCH_ROUTES"]:

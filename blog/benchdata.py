@@ -16,9 +16,10 @@ import sqlalchemy as sa
 from flask import Blueprint
 
 from blog.extensions import db
-from blog.markdown import plain_excerpt, render_markdown
+from blog.markdown import plain_excerpt, plain_text, render_markdown
 from blog.models import Comment, CommentStatus, Post, PostStatus, User, post_tags
 from blog.sanitize import clean_comment
+from blog.search.engine import tidy_index
 
 # Only registered when BENCH_ROUTES is on (bench/run.py): never part of a production site.
 bench_bp = Blueprint("bench", __name__, url_prefix="/_bench")
@@ -32,6 +33,12 @@ def constant():
 
 # Posts with exactly this many approved comments, at fixed slugs the benchmark requests.
 SPECIAL_COMMENTS = (10, 200, 2000)
+# A word in exactly SEARCH_WORD_POSTS published posts at any size: "the same search" for the
+# benchmark at 1,000 and at 100,000 posts. (Words of the titles, like "notebook", are in a
+# share of all posts and grow with the blog.)
+SEARCH_WORD = "lighthouse"
+SEARCH_WORD_POSTS = 10
+SEARCH_WORD_TEXT = "\n\nFrom the cliff, the old lighthouse keeps its light for nobody."
 BATCH = 5000
 YEARS = 10
 
@@ -97,6 +104,8 @@ def generate(
     author_id = _author()
     tag_ids = _tags()
     bodies = [(b, render_markdown(b.format(topic="it"))) for b in POST_BODIES]
+    bodies += [(b + SEARCH_WORD_TEXT, render_markdown(b.format(topic="it") + SEARCH_WORD_TEXT))
+               for b in POST_BODIES]  # fmt: skip
     comment_html = [(b, clean_comment(b)) for b in COMMENT_BODIES]
 
     published_at = [
@@ -104,12 +113,15 @@ def generate(
     ]
     status = [_post_status(rng, i, posts) for i in range(posts)]
     specials = _special_posts(posts, comments)
+    searched = _search_word_posts(status, specials)
     per_post = _spread_comments(rng, comments, status, specials)
     approved = [0] * posts
 
     first_post = (db.session.scalar(sa.select(sa.func.max(Post.id))) or 0) + 1
     for batch in _batches(
-        _post_rows(rng, posts, first_post, author_id, bodies, published_at, status, specials, now)
+        _post_rows(
+            rng, posts, first_post, author_id, bodies, published_at, status, specials, searched, now
+        )
     ):
         db.session.execute(sa.insert(Post.__table__), batch)
         db.session.execute(
@@ -152,6 +164,8 @@ def generate(
         )
     db.session.commit()
     _advance_sequences()
+    tidy_index()
+    db.session.commit()
     return {"posts": posts, "comments": written, "special_posts": len(specials)}
 
 
@@ -188,6 +202,15 @@ def _special_posts(posts: int, comments: int) -> dict[int, int]:
     return {middle + k: n for k, n in enumerate(SPECIAL_COMMENTS)}
 
 
+def _search_word_posts(status: list[str], specials: dict[int, int]) -> set[int]:
+    """Return the indexes of the published posts whose text has SEARCH_WORD, spread evenly."""
+    published = [i for i, s in enumerate(status) if s == PostStatus.PUBLISHED and i not in specials]
+    if len(published) < SEARCH_WORD_POSTS:
+        return set()
+    step = len(published) / SEARCH_WORD_POSTS
+    return {published[int(k * step)] for k in range(SEARCH_WORD_POSTS)}
+
+
 def _spread_comments(
     rng: random.Random, comments: int, status: list[str], specials: dict[int, int]
 ) -> list[int]:
@@ -202,7 +225,9 @@ def _spread_comments(
     return per_post
 
 
-def _post_rows(rng, posts, first_id, author_id, bodies, published_at, status, specials, now):
+def _post_rows(
+    rng, posts, first_id, author_id, bodies, published_at, status, specials, searched, now
+):
     for i in range(posts):
         post_id = first_id + i
         if i in specials:
@@ -212,7 +237,7 @@ def _post_rows(rng, posts, first_id, author_id, bodies, published_at, status, sp
             title = f"{rng.choice(ANGLES)} the {rng.choice(ADJECTIVES)} {rng.choice(NOUNS)}"
             title = title[0].upper() + title[1:]
             slug = f"{title.lower().replace(' ', '-')}-{post_id}"
-        body, html = bodies[i % len(bodies)]
+        body, html = bodies[i % len(POST_BODIES) + (len(POST_BODIES) if i in searched else 0)]
         when = published_at[i] if status[i] != PostStatus.SCHEDULED else now + timedelta(days=1)
         yield {
             "id": post_id,
@@ -220,6 +245,7 @@ def _post_rows(rng, posts, first_id, author_id, bodies, published_at, status, sp
             "slug": slug,
             "body": body.format(topic="it"),
             "body_html": html,
+            "body_text": plain_text(html),
             "excerpt": plain_excerpt(html),
             "status": status[i],
             "published_at": None if status[i] == PostStatus.DRAFT else when,

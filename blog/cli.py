@@ -28,7 +28,7 @@ def demo_command() -> None:
     """Load the demo blog (only into a blog that has no posts yet)."""
     added = load_demo()
     if added:
-        click.echo(f"Loaded the demo blog: {added} published posts and a draft.")
+        click.echo(f"Loaded the demo blog: {added} published posts, an About page and a draft.")
     else:
         click.echo("The blog already has posts; the demo was not loaded.")
 

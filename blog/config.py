@@ -5,6 +5,11 @@ class Defaults:
     SITE_TITLE = "Field Notes"
     SITE_DESCRIPTION = "Notes on writing, reading and the web, with readers who answer back."
     SITE_LANGUAGE = "en"
+    # The author name shown on posts, feeds and shared links; empty: each post's author's name.
+    SITE_AUTHOR = ""
+    # The blog's time zone (an IANA name): the editor's times, dates on pages, archives by month.
+    SITE_TIMEZONE = "UTC"
+    # The back office's Site settings override the five SITE_* values above once saved.
     # The domain in feed entry ids (tag:<domain>,<year>:post-<id>). Empty: SERVER_NAME's host,
     # else the host name readers use. Set it to your domain once; keep it when the blog moves,
     # so readers see no repeats.
@@ -74,6 +79,10 @@ class Defaults:
     IMPORT_MAX_UPLOAD = 8 * 1024 * 1024
     # Longer search queries get a 422 page saying so (characters).
     SEARCH_QUERY_MAX_LENGTH = 200
+    # A search ranks at most this many of the newest matching posts and pages, so that a word
+    # in every post costs about what it costs in a small blog (blog/search/engine.py,
+    # BENCHMARKS.md); past it, the results say so.
+    SEARCH_CANDIDATES = 500
 
     # Behind a reverse proxy: how many proxies to trust for each X-Forwarded-* header
     # (werkzeug's ProxyFix). 0 = ignore the header; never trust one no proxy of yours sets.

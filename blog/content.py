@@ -1,4 +1,10 @@
-"""Writing posts: slugs, tags, rendering bodies at save time. (Comments: blog.comments.store.)"""
+"""Writing posts and pages: slugs, tags, rendering bodies at save time, deleting.
+
+Every write of a post's title or text goes through save_post() or store_rendered(), which make
+its HTML and plain text together; the search index follows those columns in the same
+transaction (SQLite: triggers on the post table; PostgreSQL: a generated column), and a write
+to a page makes the site's navigation again. (Comments: blog.comments.store.)
+"""
 
 from __future__ import annotations
 
@@ -10,9 +16,11 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from blog.extensions import db
-from blog.markdown import plain_excerpt, render_markdown
+from blog.markdown import plain_excerpt, plain_text, render_markdown
 from blog.media import library as media_library
-from blog.models import GonePost, Post, Tag, utcnow
+from blog.models import GonePost, Post, PostKind, Tag, utcnow
+from blog.permalinks import public_path
+from blog.site import refresh_navigation
 
 
 def slugify(text: str, max_length: int = 80) -> str:
@@ -70,10 +78,11 @@ def render_body(source: str) -> str:
 
 
 def render_post(post: Post) -> None:
-    """Render the body to sanitized HTML and fill an empty excerpt; mark it changed; record
-    which uploaded images it uses (the media library reads that)."""
+    """Render the body to sanitized HTML and its text; fill an empty excerpt; mark it changed;
+    record which uploaded images it uses (the media library reads that)."""
     before = post.body_html or ""
     post.body_html = render_body(post.body)
+    post.body_text = plain_text(post.body_html)
     if not post.excerpt:
         post.excerpt = plain_excerpt(post.body_html)
     post.touch()
@@ -93,8 +102,14 @@ def save_post(
     excerpt: str = "",
     comments_open: bool = True,
     in_reply_to: str = "",
+    kind: str = PostKind.POST,
+    nav_order: int | None = None,
 ) -> Post:
-    """Fill post from the editor's fields, render it, and add it to the session."""
+    """Fill post from the editor's fields, render it, and add it to the session.
+
+    A page (kind "page") has no tags; nav_order places it in the site's navigation.
+    """
+    was_page = post.kind == PostKind.PAGE
     post.title = title.strip()[:300]  # the column's size; the editor refuses longer titles
     post.body = body
     post.excerpt = excerpt.strip()
@@ -104,30 +119,40 @@ def save_post(
     post.comments_open = comments_open
     post.in_reply_to = in_reply_to.strip()
     post.slug = unique_post_slug(slug or title, post.id)
-    post.tags = tags_from_names(tags)
+    post.kind = kind
+    post.nav_order = nav_order if kind == PostKind.PAGE else None
+    post.tags = tags_from_names(tags) if kind == PostKind.POST else []
     post.updated_at = utcnow()
     render_post(post)
     db.session.add(post)
+    if was_page or kind == PostKind.PAGE:
+        refresh_navigation()
     return post
 
 
 def delete_post(post: Post) -> None:
-    """Delete a post and its comments; its address, if it was public, answers 410 Gone."""
+    """Delete a post or page with its comments (the database cascades); its address, if it was
+    public, answers 410 Gone. The caller commits."""
     if post.is_public:
-        path = f"/{post.published_at:%Y/%m}/{post.slug}/"
+        path = public_path(post)
         if db.session.scalar(sa.select(GonePost.id).where(GonePost.path == path)) is None:
             db.session.add(GonePost(path=path, title=post.title[:300]))
     db.session.delete(post)
+    if post.kind == PostKind.PAGE:
+        db.session.flush()
+        refresh_navigation()
 
 
 def store_rendered(html_by_id: dict[int, str]) -> None:
-    """Write posts' HTML made again from their Markdown (flask rerender); mark them changed."""
+    """Write posts' HTML made again from their Markdown (flask rerender), and its text; mark them
+    changed."""
     posts = db.session.scalars(
         sa.select(Post)
         .where(Post.id.in_(html_by_id))
-        .options(so.load_only(Post.body_html, Post.revision), so.raiseload("*"))
+        .options(so.load_only(Post.body_html, Post.body_text, Post.revision), so.raiseload("*"))
     )
     for post in posts:
         post.body_html = html_by_id[post.id]
+        post.body_text = plain_text(post.body_html)
         post.touch()
     media_library.sync_uses(html_by_id)

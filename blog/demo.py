@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from blog.comments.store import add_comment
 from blog.content import save_post
 from blog.extensions import db
-from blog.models import Post, PostStatus, User
+from blog.models import Post, PostKind, PostStatus, User
 
 AUTHOR = {"username": "writer", "display_name": "Nell Carrow"}
 
@@ -183,6 +183,25 @@ That is all. Every tool I added beyond these took more time than it saved.""",
     ),
 ]
 
+# A page: at /about/, in the navigation.
+ABOUT = (
+    "About",
+    "about",
+    "Who writes here, and why the comments matter more than the posts.",
+    """I am Nell Carrow. I edit newsletters for a living and write here for myself: about
+notebooks, reading, small tools, and the conversations that happen in the comments.
+
+## Writing back
+
+Most posts take comments, and I read all of them. Your email address is never shown,
+and you need no account: a name and your words are enough.
+
+## Following along
+
+Each post and each conversation has its own feed; the links are at the bottom of
+every page.""",
+)
+
 DRAFT = (
     "Notes toward a post about feed readers",
     "Half-written: which feed readers still work well, and what I want from one.",
@@ -226,6 +245,22 @@ def load_demo() -> int:
                 notify=False,
             )
         post.comments_open = is_open
+    title, slug, excerpt, body = ABOUT
+    about = save_post(
+        Post(),
+        title=title,
+        body=body,
+        author_id=author.id,
+        tags=[],
+        status=PostStatus.PUBLISHED,
+        published_at=now - timedelta(days=150),
+        slug=slug,
+        excerpt=excerpt,
+        comments_open=False,
+        kind=PostKind.PAGE,
+        nav_order=1,
+    )
+    about.updated_at = about.published_at
     title, body = DRAFT
     save_post(
         Post(),

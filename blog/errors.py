@@ -13,6 +13,7 @@ from werkzeug.exceptions import (
 )
 
 from blog.extensions import db
+from blog.site import without_database
 
 UNAVAILABLE = (
     "The blog’s database did not answer in time. Nothing you sent was lost on your side: "
@@ -106,6 +107,7 @@ def unavailable_response(error: Exception):
     _rollback()
     retry_after = str(current_app.config["DATABASE_RETRY_AFTER"])
     page = ServiceUnavailable(UNAVAILABLE, retry_after=None)
+    without_database()  # the page's title and navigation must not need the database
     try:
         body = render_template("errors/error.html", error=page)
     except Exception:  # a template that itself needs the database must not hide the answer

@@ -129,6 +129,20 @@ def write_transaction() -> Iterator[None]:
         g.write_transaction = False
 
 
+def request_cache() -> dict:
+    """Return a dict that lives as long as the current request (else the app context).
+
+    Kept on the request object rather than in flask.g: an app context can outlive a request
+    (a test's, a command's), and what one request read must not be served to the next.
+    """
+    holder = request._get_current_object() if has_request_context() else g._get_current_object()
+    cache = getattr(holder, "_blog_cache", None)
+    if cache is None:
+        cache = {}
+        holder._blog_cache = cache
+    return cache
+
+
 def _tune_sqlite(engine: sa.Engine, busy_timeout_ms: int) -> None:
     """WAL, a busy timeout and foreign keys; writes take the lock up front (BEGIN IMMEDIATE)."""
 

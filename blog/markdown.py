@@ -72,9 +72,23 @@ def render_markdown(source: str) -> str:
     return clean_post_html(_md.render(source or ""))
 
 
+# Tags that separate words; any other tag (em, a, code...) may sit inside a word.
+_BLOCK_TAG = re.compile(
+    r"</?(?:address|article|aside|blockquote|br|caption|dd|div|dl|dt|figcaption|figure|footer|"
+    r"h[1-6]|header|hr|img|li|ol|p|pre|section|table|tbody|td|tfoot|th|thead|tr|ul)\b[^>]*>",
+    re.IGNORECASE,
+)
+_TAG = re.compile(r"<[^>]*>")
+
+
+def plain_text(html: str) -> str:
+    """Return the text of sanitized HTML without markup, whitespace collapsed (for search)."""
+    return " ".join(unescape(_TAG.sub("", _BLOCK_TAG.sub(" ", html))).split())
+
+
 def plain_excerpt(html: str, length: int = 280) -> str:
     """Return the first words of rendered HTML as plain text, cut at a word boundary."""
-    text = " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
+    text = plain_text(html)
     if len(text) <= length:
         return text
     return text[:length].rsplit(" ", 1)[0] + "…"

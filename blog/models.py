@@ -9,10 +9,11 @@ from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from flask import has_app_context
 from flask_login import UserMixin
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from blog.extensions import db
+from blog.extensions import db, request_cache
 
 
 def utcnow() -> datetime:
@@ -44,6 +45,13 @@ class PostStatus(enum.StrEnum):
 
 # A scheduled post goes public by itself when its published_at passes: no job flips its status.
 VISIBLE_STATUSES = (PostStatus.PUBLISHED, PostStatus.SCHEDULED)
+
+
+class PostKind(enum.StrEnum):
+    """A dated post (listings, feeds, archives) or a page (About, Colophon: /<slug>/, undated)."""
+
+    POST = "post"
+    PAGE = "page"
 
 
 class CommentStatus(enum.StrEnum):
@@ -158,6 +166,15 @@ class Post(db.Model):
         sa.Index("ix_post_published_at_id", "published_at", "id"),
         # The newest change to any post: part of the sitemap's version, read on every request.
         sa.Index("ix_post_updated_at", "updated_at"),
+        # The few pages, in navigation order, without walking the posts. Partial, so that no
+        # query for posts (kind = 'post') can pick it: an index on kind alone tempted SQLite
+        # into reading every post through it, then sorting them (feeds, listings).
+        sa.Index(
+            "ix_post_page_nav_order",
+            "nav_order",
+            sqlite_where=sa.text("kind = 'page'"),
+            postgresql_where=sa.text("kind = 'page'"),
+        ),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -165,6 +182,9 @@ class Post(db.Model):
     slug: so.Mapped[str] = so.mapped_column(sa.String(200), unique=True)
     body: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     body_html: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    # The text of body_html without markup, made with it at write time: what search indexes
+    # (blog/search) and what its snippets are cut from.
+    body_text: so.Mapped[str] = so.mapped_column(sa.Text, default="", server_default="")
     excerpt: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     status: so.Mapped[str] = so.mapped_column(sa.String(16), default=PostStatus.DRAFT)
     published_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
@@ -179,6 +199,11 @@ class Post(db.Model):
     # The page elsewhere this post answers (the editor's "In reply to"): marked u-in-reply-to,
     # and sent a webmention like every link of the post.
     in_reply_to: so.Mapped[str] = so.mapped_column(sa.String(2000), default="", server_default="")
+    kind: so.Mapped[str] = so.mapped_column(
+        sa.String(8), default=PostKind.POST, server_default=PostKind.POST
+    )
+    # A page's place in the site's navigation (lowest first); None keeps it out of it.
+    nav_order: so.Mapped[int | None] = so.mapped_column()
 
     author: so.Mapped[User] = so.relationship(back_populates="posts", lazy="joined")
     tags: so.Mapped[list[Tag]] = so.relationship(
@@ -200,6 +225,10 @@ class Post(db.Model):
             and self.published_at <= utcnow()
         )
 
+    @property
+    def is_page(self) -> bool:
+        return self.kind == PostKind.PAGE
+
     def touch(self) -> None:
         """Mark the post changed for caches, feeds and ETags."""
         self.revision = (self.revision or 0) + 1
@@ -219,19 +248,38 @@ class Post(db.Model):
             # One upper bound only: given "<= now" and "< end", SQLite ranges over one of them
             # and may pick "<= now", walking every newer post (an archive at 100,000 posts).
             select = sa.select(Post).where(
-                Post.status.in_(VISIBLE_STATUSES), Post.published_at < end
+                Post.kind == PostKind.POST,
+                Post.status.in_(VISIBLE_STATUSES),
+                Post.published_at < end,
             )
         if start is not None:
             select = select.where(Post.published_at >= start)
         return select.order_by(Post.published_at.desc(), Post.id.desc())
 
     @staticmethod
-    def public_filter(now: Any = None) -> sa.ColumnElement[bool]:
-        """Published posts, and scheduled posts whose time has come (now: a time or bindparam)."""
+    def visible_filter(now: Any = None) -> sa.ColumnElement[bool]:
+        """Posts and pages readers may see: published, or scheduled and due (now: a time or
+        bindparam)."""
         return sa.and_(
             Post.status.in_(VISIBLE_STATUSES),
             Post.published_at <= (utcnow() if now is None else now),
         )
+
+    @staticmethod
+    def is_page_filter() -> sa.ColumnElement[bool]:
+        """Pages only: the literal lets SQLite use the partial index ix_post_page_nav_order (a
+        bound parameter would not match its WHERE clause)."""
+        return Post.kind == sa.literal_column(f"'{PostKind.PAGE}'")
+
+    @staticmethod
+    def public_filter(now: Any = None) -> sa.ColumnElement[bool]:
+        """Published posts, and scheduled posts whose time has come: never a page.
+
+        Listings, archives, feeds and previous/next read posts through this; pages are found
+        by slug alone (Post.visible_filter). The kind is read from the row like the status, so
+        the index walks stay the same.
+        """
+        return sa.and_(Post.kind == PostKind.POST, Post.visible_filter(now))
 
     def previous_post(self) -> Post | None:
         """Return the published post just before this one."""
@@ -262,7 +310,7 @@ def _neighbours() -> dict[str, sa.Select[tuple[Post]]]:
     """The statements of Post.previous_post() and next_post(), built once (a rendered post page
     cost 1.5 ms more building them each time): title and URL parts only."""
     neighbour = sa.select(Post).options(
-        so.load_only(Post.id, Post.title, Post.slug, Post.published_at),
+        so.load_only(Post.id, Post.title, Post.slug, Post.kind, Post.published_at),
         so.lazyload(Post.author),
         so.lazyload(Post.tags),
     )
@@ -275,7 +323,9 @@ def _neighbours() -> dict[str, sa.Select[tuple[Post]]]:
     # newer post (30 ms in the middle of 100,000 posts). Older than a public post is public
     # once visible: a second upper bound ("<= now") would only tempt SQLite to range over that
     # one instead, so it is there only for a post not public itself.
-    older = neighbour.where(Post.status.in_(VISIBLE_STATUSES), row < place)
+    older = neighbour.where(
+        Post.kind == PostKind.POST, Post.status.in_(VISIBLE_STATUSES), row < place
+    )
     newest_first = (Post.published_at.desc(), Post.id.desc())
     return {
         "older": older.order_by(*newest_first).limit(1),
@@ -364,20 +414,75 @@ class GonePost(db.Model):
 
 
 class Setting(db.Model):
-    """A site setting kept in the database (discussion policy and the like)."""
+    """A site setting kept in the database (discussion policy, site settings and the like).
+
+    A request reads every row once (a handful of small rows) and keeps them while it runs, so
+    the site settings, the navigation and the discussion policy cost one query together.
+    Every write of a setting pages show bumps the "revision" row: the settings' version, for
+    caches of whole pages.
+    """
+
+    REVISION = "revision"
 
     key: so.Mapped[str] = so.mapped_column(sa.String(64), primary_key=True)
     value: so.Mapped[Any] = so.mapped_column(sa.JSON)
 
     @staticmethod
-    def get(key: str, default: Any = None) -> Any:
-        row = db.session.get(Setting, key)
-        return default if row is None else row.value
+    def snapshot() -> dict[str, Any]:
+        """Return every setting by key, read from the database once per request."""
+        cache = request_cache() if has_app_context() else {}
+        if "settings" not in cache:
+            found = db.session.execute(sa.select(Setting.key, Setting.value))
+            cache["settings"] = {key: value for key, value in found}
+        return cache["settings"]
 
     @staticmethod
-    def put(key: str, value: Any) -> None:
+    def snapshot_taken() -> dict[str, Any] | None:
+        """Return the request's snapshot if it read the settings already, else None (no query)."""
+        return request_cache().get("settings") if has_app_context() else None
+
+    @staticmethod
+    def get(key: str, default: Any = None) -> Any:
+        value = Setting.snapshot().get(key)
+        return default if value is None else value
+
+    @staticmethod
+    def put(key: str, value: Any, *, shown: bool = True) -> None:
+        """Store a setting and bump the settings' revision (the caller commits).
+
+        shown=False for a setting no page shows (the worker's heartbeat, every minute; the
+        setup token): it must not make every cached page stale.
+        """
         row = db.session.get(Setting, key)
         if row is None:
             db.session.add(Setting(key=key, value=value))
         else:
             row.value = value
+        if not shown:
+            if has_app_context():
+                request_cache().pop("settings", None)
+            return
+        # Locked while bumped: two writers at once still give two revisions (PostgreSQL).
+        revision = db.session.get(
+            Setting, Setting.REVISION, with_for_update=True, populate_existing=True
+        )
+        if revision is None:
+            db.session.add(Setting(key=Setting.REVISION, value=1))
+        else:
+            revision.value = int(revision.value or 0) + 1
+        if has_app_context():
+            request_cache().pop("settings", None)
+
+    @staticmethod
+    def delete(key: str) -> None:
+        """Remove a setting (the caller commits)."""
+        row = db.session.get(Setting, key)
+        if row is not None:
+            db.session.delete(row)
+        if has_app_context():
+            request_cache().pop("settings", None)
+
+    @staticmethod
+    def revision() -> int:
+        """Return the settings' version: it changes whenever any setting does."""
+        return int(Setting.get(Setting.REVISION, 0))

@@ -4,6 +4,8 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from blog.search.schema import include_name
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
@@ -95,6 +97,8 @@ def run_migrations_online():
         sqlite = connection.dialect.name == "sqlite"
         conf_args.setdefault("render_as_batch", sqlite)
         conf_args.setdefault("compare_type", True)
+        # The search index (an FTS5 table, a generated column) is not a model: leave it alone.
+        conf_args.setdefault("include_name", include_name)
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

@@ -333,8 +333,8 @@ def test_every_admin_url_redirects_anonymous_readers_to_login(demo, client):
     assert response.headers["Location"] == "/login?next=/admin/comments"
     response = client.post("/admin/posts/new", data={"csrf_token": token})
     assert response.headers["Location"] == "/login?next=/admin/"
-    # Nothing changed underneath.
-    assert count(demo, Post) == 6
+    # Nothing changed underneath (the demo's five posts, its draft and its About page).
+    assert count(demo, Post) == 7
 
 
 def test_every_admin_url_answers_a_logged_in_writer(demo, client, writer, auth):

@@ -49,6 +49,9 @@ def pages(demo, client, auth) -> dict[str, bytes]:
         "/admin/comments?status=approved",
         "/admin/settings",
         "/admin/sessions",
+        "/admin/site",
+        "/admin/pages/",
+        "/admin/pages/new",
     ]:
         response = client.get(url)
         assert response.status_code == 200, url

@@ -139,7 +139,7 @@ def test_html_export(blog_with_everything, runner, tmp_path):
 def test_export_to_standard_output(demo, runner):
     result = runner.invoke(args=["export", "-"])
     assert result.exit_code == 0
-    assert result.stdout.count("--------\n") == 6
+    assert result.stdout.count("--------\n") == 7  # the demo's 5 posts, draft and About page
     assert "TITLE: Why I keep a notebook next to the keyboard" in result.stdout
 
 

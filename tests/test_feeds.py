@@ -425,7 +425,9 @@ def test_feed_queries_do_not_grow_with_the_comments(app, client, blog, queries):
     with queries() as many:
         for url in urls:
             assert b"Reader 29" in client.get(url).data or url.endswith("posts.atom")
-    assert len(many) == len(few) <= 9, "\n".join(many)
+    # Three feeds of up to three queries each, plus each feed's one read of the site settings
+    # (title, language, time zone: the writer changes them in the back office).
+    assert len(many) == len(few) <= 12, "\n".join(many)
 
 
 def test_cache_serves_the_same_bytes_until_the_database_changes(app, client, blog):
@@ -536,6 +538,8 @@ def test_feed_queries_use_indexes(app, client, blog):
             plans[statement] = [row[-1] for row in rows]
     assert len(plans) >= 8
     for statement, plan in plans.items():
+        if statement.split() == ["SELECT", 'setting."key",', "setting.value", "FROM", "setting"]:
+            continue  # the site settings: a handful of rows, one per kind, never more
         assert not [step for step in plan if step.startswith("SCAN ")], (statement, plan)
         # Sorting one post's tags by name, or one tag's posts by date, is bounded by that
         # post or tag; only a sort over the whole blog is refused.

@@ -30,7 +30,9 @@ def test_every_page_type_is_valid_html(client, demo, tmp_path):
         f"/{post.published_at:%Y/%m}/",
         "/tags/writing/",
         "/search?q=notebook",
+        "/search?q=comments -winter",
         "/search?q=zebra",
+        "/about/",
         "/search",
         "/no-such-page",
     ]

@@ -24,7 +24,8 @@ def parse(data: bytes):
 def test_parses_posts_and_skips_the_rest():
     entries = parse(WXR_FILE.read_bytes())
     by_title = {e.title: e for e in entries}
-    assert by_title["About"].skip == "a page (only posts are imported)"
+    about = by_title["About"]  # a page: imported as a page, in the navigation
+    assert (about.kind, about.skip, about.nav_order, about.status) == ("page", "", 0, "published")
     assert by_title["map"].skip.startswith("an attachment")
     assert by_title["map"].files == [
         "https://oldblog.example.com/wp-content/uploads/2019/06/map.jpg"
@@ -69,7 +70,11 @@ def test_import_command(app, runner, client):
     assert "from a WordPress WXR export" in out
     assert "posts: 5 new (2 published, 1 scheduled, 2 drafts)" in out
     assert "comments: 6 new (4 approved, 1 pending, 1 spam)" in out
-    assert "line 224: About: a page (only posts are imported)" in out
+    assert "pages: 1 new" in out
+    skipped = out.split("Skipped entries", 1)[1].split("Trackbacks", 1)[0]
+    assert "About" not in skipped  # a page now, not skipped
+    # Its old addresses lead to it; its own (/about/) is the page's (rescue report).
+    assert "/about/  “About”\n    ← /?p=2" in out
     assert "in the trash" in out
     assert "https://other.example.net/2019/06/roads/" in out  # the pingback, reported
     for name in ("map.jpg", "route.gpx", "square.png"):
@@ -118,7 +123,8 @@ def test_importing_twice_creates_nothing_new(app, runner):
     run(runner, "import", str(WXR_FILE))
     before = counts(app)
     result = run(runner, "import", str(WXR_FILE))
-    assert "posts: 0 new" in result.output and "5 already here" in result.output
+    # Already here: the five posts and the About page.
+    assert "posts: 0 new" in result.output and "6 already here" in result.output
     assert "comments: 0 new" in result.output and "6 already here" in result.output
     assert counts(app) == before
 

@@ -21,6 +21,7 @@ from blog.extensions import db
 from blog.jobs.models import Job
 from blog.mail.models import MailAddress, MailMessage, Subscription
 from blog.models import Comment, User, WriterNotify, utcnow
+from blog.site import SiteSettings
 from tests.helpers import factories
 from tests.helpers.auth import login
 from tests.helpers.comments import send_comment
@@ -213,6 +214,26 @@ def test_a_held_comment_mails_the_writer_with_links_that_go_through_login(app, c
     )
     drain(app)
     assert len(smtp.messages) == 1
+
+
+def test_mail_names_the_blog_as_its_site_settings_do(app, client, smtp, post):
+    """The title and language saved in the back office's Site page, not the configuration's,
+    name the blog in a mail: its List-Id, its HTML part's lang and its footer."""
+    with app.app_context():
+        SiteSettings(title="Harbour Notes", tagline="", language="en-GB", author_name="",
+                     timezone="Europe/London").save()  # fmt: skip
+        db.session.commit()
+    set_writer(app, email="nell@example.org")
+    hold_every_comment(app)
+    assert (
+        send_comment(app.test_client(), post, author_name="Eve", body="Hello.").status_code == 303
+    )
+    drain(app)
+    [held] = smtp.wait_for(1)
+    assert held["List-Id"].startswith("Harbour Notes <comments.")
+    assert '<html lang="en-GB">' in held.part("html")
+    assert "Harbour Notes · http://localhost/" in held.part("plain")
+    assert "Field Notes" not in held.part("plain") + held["List-Id"]
 
 
 def test_no_mail_about_a_comment_before_it_is_approved_then_it_is_sent(app, client, smtp, post):

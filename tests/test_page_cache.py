@@ -9,6 +9,7 @@ marked private, never given to anybody else.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from datetime import timedelta
 
@@ -27,6 +28,7 @@ from blog.jobs.models import Job
 from blog.mail.models import Subscription
 from blog.models import Comment, CommentStatus, Post, PostStatus, Tag, User, utcnow
 from blog.readers import HELD_COOKIE, RECENT_COOKIE, REMEMBER_COOKIE
+from blog.site import SiteSettings, refresh_navigation
 from tests.helpers import factories
 from tests.helpers import images as files
 from tests.helpers.auth import login
@@ -129,7 +131,8 @@ def test_anonymous_pages_are_shared_rendered_once_and_identical(app, blog):
         assert again.data == first.data and again.headers["ETag"] == first.headers["ETag"]
         assert_shared(again)
     # Pages whose version is not worth a query: an ETag from their body, the same lifetimes.
-    for url in ("/search?q=post", "/no-such-page"):
+    # (/no-such-page without its slash is a 308 to it: it could be a page's address.)
+    for url in ("/search?q=post", "/no-such-page/"):
         response = reader.get(url)
         assert_shared(response)
         assert response.status_code == (404 if "no-such" in url else 200)
@@ -176,7 +179,9 @@ def test_a_cached_page_costs_one_statement_a_listing_one_a_tag_one(app, blog, qu
     for url, expected in (
         (blog["post"], 1),
         ("/", 1),
-        (blog["post"][:6], 1),
+        # An archive's months are on the blog's clock: its time zone (the site settings, read
+        # once per request) comes before the key.
+        (blog["post"][:6], 2),
         ("/tags/notes/", 1),  # the tag itself is kept a minute (blog.posts.keys.tag)
     ):
         reader.get(url)  # cached now
@@ -325,6 +330,31 @@ def reaction(target: str, prop: str, name: str, words: str = "") -> str:
 <article class="h-entry"><a class="p-author h-card" href="https://{name.split()[0].lower()}.example/">{name}</a>
 <a class="{prop}" href="{target}">that post</a><div class="e-content">{words}</div></article>
 </body></html>"""
+
+
+def test_the_site_settings_show_on_every_cached_page_at_once(app, app_config, blog):
+    """The title, the navigation and the blog's clock, saved through another process."""
+    other = create_app(app_config)
+    reader = Reader(app)
+    urls = ("/", blog["post"], blog["post"][:6], "/tags/notes/")
+    before = {url: reader.get(url).headers["ETag"] for url in urls}
+    with other.app_context():
+        site = SiteSettings.load()
+        dataclasses.replace(site, title="Harbour Notes", timezone="America/New_York").save()
+        db.session.commit()
+    for url in urls:
+        # (In the first hours of a month in UTC, the post's month in New York is the one before:
+        # its address moves, and the old one answers 301.)
+        response = reader.get(url, follow_redirects=True)
+        assert response.status_code == 200, url
+        assert response.headers["ETag"] != before[url], url
+        assert "Harbour Notes" in response.get_data(as_text=True), url
+    page = factories.page(other, "About the harbour", nav_order=1)
+    with other.app_context():
+        refresh_navigation()
+        db.session.commit()
+    home = reader.get("/").get_data(as_text=True)
+    assert f'href="/{page.slug}/"' in home  # the new page is in the cached home's navigation
 
 
 def test_webmentions_show_on_the_cached_page_at_once(app, app_config, blog):

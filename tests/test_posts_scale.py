@@ -89,6 +89,7 @@ def _page_queries(app, runner, client, queries, posts: int, comments: int) -> di
     assert len(found) == 3
     when = found[0].published_at
     urls = {"home": "/", "home, page 2": "/?page=2", "tag": "/tags/writing/"}
+    urls |= {"search, 10 posts": "/search?q=lighthouse", "search, many": "/search?q=notebook"}
     urls |= {"year": f"/{when.year}/", "month": f"/{when.year}/{when.month:02d}/"}
     urls |= {p.slug: f"/{p.published_at.year}/{p.published_at.month:02d}/{p.slug}/" for p in found}
     # Another blog in the same process: forget the tags it kept (blog.posts.keys.tag).

@@ -14,10 +14,11 @@ import pytest
 import sqlalchemy as sa
 from lxml import etree
 
+from blog.content import delete_post, save_post
 from blog.extensions import db
 from blog.models import Post, PostStatus, utcnow
 from blog.permalinks import post_url
-from tests.helpers.factories import path_of, post
+from tests.helpers.factories import page, path_of, post
 
 NS = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
 HOST = "http://localhost"
@@ -117,8 +118,6 @@ class TestSmallFiles:
         assert path_of(newest) in every_url(client)
         tags = {path: client.get(path).headers["ETag"] for path in tags}
         with app.app_context():  # an edit, through the write path: updated_at moves
-            from blog.content import save_post
-
             edited = db.session.get(Post, posts[0].id)
             save_post(
                 edited,
@@ -153,6 +152,7 @@ class TestSmallFiles:
     def test_a_file_is_built_once_per_version(self, app, posts, queries):
         client = app.test_client()
         client.get("/sitemap-posts-1.xml")
+        client.get("/sitemap.xml")  # the index's first build reads each section's rows once
         with app.app_context(), queries() as statements:
             for _ in range(5):
                 assert client.get("/sitemap-posts-1.xml").status_code == 200
@@ -180,6 +180,62 @@ class TestBytes:
         for path in files:
             assert len(client.get(path).get_data()) <= 5000, path
         assert [unquote(url) for url in every_url(client)[1:]] == [path_of(p) for p in made]
+
+
+class TestPages:
+    """Pages (About, Colophon) have a section of their own: /sitemap-pages-<n>.xml."""
+
+    @pytest.fixture
+    def app_config(self, app_config):
+        return {**app_config, "SITEMAP_MAX_URLS": 3}
+
+    def test_public_pages_are_listed_with_their_lastmod(self, app):
+        first = post(app, "A post")
+        about = page(app, "About", nav_order=1)
+        unlisted = page(app, "Thanks")  # out of the navigation, still at its address
+        page(app, "Contact", status=PostStatus.DRAFT)
+        client = app.test_client()
+        files = dict(index(client))
+        assert list(files) == [
+            "/sitemap-site-1.xml",
+            "/sitemap-posts-1.xml",
+            "/sitemap-pages-1.xml",
+        ]
+        pages = listed(client, "/sitemap-pages-1.xml")
+        assert [url for url, _ in pages] == ["/about/", "/thanks/"]  # never the draft
+        assert all(client.get(url).status_code == 200 for url, _ in pages)
+        assert files["/sitemap-pages-1.xml"] == max(when for _, when in pages)
+        # Pages are no posts, and posts no pages.
+        assert [url for url, _ in listed(client, "/sitemap-posts-1.xml")] == [path_of(first)]
+        assert path_of(about) == "/about/" and path_of(unlisted) == "/thanks/"
+
+    def test_the_pages_file_follows_every_change_and_splits_at_the_limit(self, app):
+        made = [page(app, f"Page {n}") for n in range(4)]
+        client = app.test_client()
+        assert [len(listed(client, f"/sitemap-pages-{n}.xml")) for n in (1, 2)] == [3, 1]
+        assert client.get("/sitemap-pages-3.xml").status_code == 404
+        tag = client.get("/sitemap.xml").headers["ETag"]
+
+        def unchanged() -> bool:
+            return client.get("/sitemap.xml", headers={"If-None-Match": tag}).status_code == 304
+
+        assert unchanged()
+        with app.app_context():  # an edit, through the write path
+            edited = db.session.get(Post, made[0].id)
+            save_post(edited, title="Page 0, edited", body="New.", author_id=edited.author_id,
+                      tags=[], status=edited.status, published_at=edited.published_at,
+                      slug=edited.slug, kind=edited.kind)  # fmt: skip
+            db.session.commit()
+        assert not unchanged()
+        tag = client.get("/sitemap.xml").headers["ETag"]
+        with app.app_context():  # a deletion: the page is gone from the file
+            delete_post(db.session.get(Post, made[1].id))
+            db.session.commit()
+        assert not unchanged()
+        urls = [
+            url for path, _ in index(client) if "pages" in path for url, _ in listed(client, path)
+        ]
+        assert urls == ["/page-0/", "/page-2/", "/page-3/"]
 
 
 def test_the_urls_are_the_pages_permalinks(app):

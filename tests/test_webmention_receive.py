@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html as html_lib
 import json
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -17,11 +18,12 @@ from blog.discussion import DiscussionSettings, Moderation
 from blog.extensions import db
 from blog.jobs.models import Job, JobStatus
 from blog.models import Comment, CommentStatus, PostStatus
+from blog.site import SiteSettings
 from blog.webmention.discovery import endpoint_in_html
 from blog.webmention.models import MentionState, Webmention
 from tests.helpers.auth import login
 from tests.helpers.config import base_config
-from tests.helpers.factories import path_of, post, writer
+from tests.helpers.factories import page, path_of, post, writer
 from tests.helpers.html import parse, text
 from tests.helpers.sites import Site, drip, huge, run_jobs
 
@@ -115,12 +117,18 @@ def test_post_pages_announce_the_endpoint(client, permalink):
         ("https://a.example/r", "http://localhost/", "not a published post"),
         ("https://a.example/r", "http://localhost/2026/01/no-such-post/", "not a published post"),
         ("https://a.example/r", "{draft}", "not a published post"),
+        ("https://a.example/r", "{page}", "not a published post"),  # pages announce none
         ("https://a.example/" + "x" * 2000, "{post}", "source is longer than 2000 characters"),
     ],
 )
 def test_an_invalid_request_gets_400_and_the_reason(app, client, permalink, source, target, reason):
     draft = post(app, "Unfinished", "Not yet.", status=PostStatus.DRAFT)
-    values = {"{post}": permalink, "{draft}": f"http://localhost/2026/01/{draft.slug}/"}
+    about = page(app, "About")
+    values = {
+        "{post}": permalink,
+        "{draft}": f"http://localhost/2026/01/{draft.slug}/",
+        "{page}": "http://localhost" + path_of(about),
+    }
     for name, value in values.items():
         source, target = source.replace(name, value), target.replace(name, value)
     response = send(client, source, target)
@@ -130,6 +138,21 @@ def test_an_invalid_request_gets_400_and_the_reason(app, client, permalink, sour
     assert mentions(app) == []
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Job.id))) == 0
+
+
+def test_the_target_is_the_post_at_its_month_on_the_blogs_clock(app, client, site):
+    """Published at 23:30 UTC on 31 March, a post of a blog in Tokyo is an April post: its
+    address, the one senders link to, is /2026/04/..."""
+    with app.app_context():
+        SiteSettings(title="Field Notes", tagline="", language="en", author_name="",
+                     timezone="Asia/Tokyo").save()  # fmt: skip
+        db.session.commit()
+    late = post(app, "Late", "Words.", published_at=datetime(2026, 3, 31, 23, 30, tzinfo=UTC))
+    target = f"http://localhost/2026/04/{late.slug}/"
+    assert get(client, target).status_code == 200
+    assert send(client, site.page("/r", entry(target)), target).status_code == 201
+    wrong = f"http://localhost/2026/01/{late.slug}/"  # a month it never had
+    assert "not a published post" in send(client, "https://a.example/r", wrong).text
 
 
 def test_a_cross_site_post_is_accepted_with_a_status_page(app, client, permalink, site):

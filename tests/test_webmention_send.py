@@ -198,3 +198,28 @@ def test_a_post_deleted_before_its_time_tells_nobody(blog, sites):
     assert first.posts_to("/endpoint") == []
     (row,) = sent_rows(blog).values()
     assert row.result == "not sent: the post was deleted before it went public"
+
+
+def test_a_page_sends_like_a_post_and_its_deletion_answers_410(blog, sites):
+    """A page (About, Colophon) that links elsewhere is a real page: publishing it tells the
+    pages it links to, and deleting it leaves a 410 at /<slug>/ and tells them again. Pages
+    announce no endpoint of their own (only posts receive webmentions)."""
+    first, _, _ = sites
+    a = first.url + "/a"
+    token = parse(blog.get("/admin/pages/new")).xpath("//input[@name='csrf_token']/@value")[0]
+    data = {"csrf_token": token, "title": "Colophon", "body": f"Set in [a]({a}).", "publish": "1"}
+    answer = blog.post("/admin/pages/new", data=data)
+    assert answer.status_code == 303
+    page_id = int(answer.headers["Location"].split("/")[-2])
+    assert blog.work() == 1
+    (sent,) = first.posts_to("/endpoint")
+    assert sent.form == {"source": blog.url + "/colophon/", "target": a}
+    shown = blog.get("/colophon/")
+    assert shown.status_code == 200 and 'rel="webmention"' not in shown.headers.get("Link", "")
+    assert not parse(shown).xpath("//link[@rel='webmention']")
+    blog.delete(page_id)
+    gone = blog.get("/colophon/")
+    assert gone.status_code == 410 and "deleted" in text(parse(gone))
+    assert blog.work() == 1
+    (_, last) = first.posts_to("/endpoint")
+    assert last.form == {"source": blog.url + "/colophon/", "target": a}

@@ -57,7 +57,7 @@ def _digest(token: str) -> str:
 def new_setup_token() -> str:
     """Make a fresh one-time setup token, keep only its hash, and return it (commits)."""
     token = secrets.token_urlsafe(32)
-    Setting.put(SETUP_TOKEN_KEY, _digest(token))
+    Setting.put(SETUP_TOKEN_KEY, _digest(token), shown=False)
     db.session.commit()
     return token
 
@@ -72,9 +72,7 @@ def setup_token_valid(token: str) -> bool:
 
 def forget_setup_token() -> None:
     """Drop the setup token so its link can never be used again."""
-    row = db.session.get(Setting, SETUP_TOKEN_KEY)
-    if row is not None:
-        db.session.delete(row)
+    Setting.delete(SETUP_TOKEN_KEY)
 
 
 def save_account(

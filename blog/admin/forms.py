@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -107,7 +108,17 @@ def web_address(form: FlaskForm, field: StringField) -> None:
         raise ValidationError("Enter a web address that starts with https:// or http://.")
 
 
-class PostForm(FlaskForm):
+def local_to_utc(value: datetime, zone: ZoneInfo) -> datetime | None:
+    """Return a wall-clock time in zone as UTC; None when the clocks skip it (spring forward)."""
+    aware = value.replace(tzinfo=zone)
+    if aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != value:
+        return None
+    return aware.astimezone(UTC)
+
+
+class EntryForm(FlaskForm):
+    """What posts and pages share in the editor: text, address, and the save buttons."""
+
     title = StringField("Title", validators=[DataRequired(), Length(max=300)])
     slug = StringField(
         "Slug",
@@ -122,10 +133,34 @@ class PostForm(FlaskForm):
         validators=[Length(max=1000)],
         description="Shown in listings and feeds. Empty: the first lines of the text.",
     )
+    comments_open = BooleanField("Readers may comment", default=True)
+    save_draft = SubmitField("Save draft")
+    publish = SubmitField("Publish now")
+    update = SubmitField("Update")
+    unpublish = SubmitField("Unpublish")
+
+    def action(self) -> str:
+        """Return which button was pressed: publish, schedule, unpublish, update or draft."""
+        for name in ("publish", "schedule", "unpublish", "update"):
+            field = getattr(self, name, None)
+            if field is not None and field.data:
+                return name
+        return "draft"
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        publishing = self.action() in ("publish", "schedule", "update")
+        if publishing and not (self.body.data or "").strip():
+            self.body.errors = [*self.body.errors, "Write something before publishing."]
+            ok = False
+        return ok
+
+
+class PostForm(EntryForm):
     tags = StringField(
         "Tags", validators=[Length(max=500)], description="Separated by commas; new ones are made."
     )
-    comments_open = BooleanField("Readers may comment", default=True)
+    # Posts only: a page answers nobody's post (it is still sent webmentions for its links).
     in_reply_to = StringField(
         "In reply to",
         filters=[_strip],
@@ -133,48 +168,105 @@ class PostForm(FlaskForm):
         description="The address of a post elsewhere that this one answers (it is told so).",
     )
     publish_at = DateTimeLocalField(
-        "Publish on (UTC)",
+        "Publish on",
         validators=[Optional()],
-        description="For “Schedule”: the date and time (UTC) it goes public.",
+        # The first format is the value written back: a browser's datetime-local input takes
+        # only "2027-01-15T09:00" (WTForms' default, with a space, shows an empty box).
+        format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
+        description="For “Schedule”: the date and time it goes public, on the blog's clock.",
     )
-    save_draft = SubmitField("Save draft")
-    publish = SubmitField("Publish now")
     schedule = SubmitField("Schedule")
-    update = SubmitField("Update")
-    unpublish = SubmitField("Unpublish")
 
-    def action(self) -> str:
-        """Return which button was pressed: publish, schedule, unpublish, update or draft."""
-        for name in ("publish", "schedule", "unpublish", "update"):
-            if getattr(self, name).data:
-                return name
-        return "draft"
+    def __init__(self, *args, zone: ZoneInfo | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.zone = zone or ZoneInfo("UTC")
+        # The writer schedules in the blog's time zone (Site settings), not in UTC.
+        self.publish_at.label.text = f"Publish on ({self.zone.key})"
 
     def publish_at_utc(self) -> datetime | None:
         value = self.publish_at.data
-        return value.replace(tzinfo=UTC) if value else None
+        return local_to_utc(value, self.zone) if value else None
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
-        action = self.action()
-        if action in ("publish", "schedule", "update") and not (self.body.data or "").strip():
-            self.body.errors = [*self.body.errors, "Write something before publishing."]
-            ok = False
-        if action == "schedule":
+        if self.action() == "schedule":
             when = self.publish_at_utc()
-            if when is None:
-                self.publish_at.errors = [
-                    *self.publish_at.errors,
-                    "Give the date and time to publish on.",
-                ]
-                ok = False
+            if self.publish_at.data is None:
+                problem = "Give the date and time to publish on."
+            elif when is None:
+                problem = (
+                    f"The clocks skip that time in {self.zone.key} (they go forward): "
+                    "choose another."
+                )
             elif when <= utcnow():
-                self.publish_at.errors = [
-                    *self.publish_at.errors,
-                    "That time has passed: choose a later one, or press “Publish now”.",
-                ]
+                problem = "That time has passed: choose a later one, or press “Publish now”."
+            else:
+                problem = ""
+            if problem:
+                self.publish_at.errors = [*self.publish_at.errors, problem]
                 ok = False
         return ok
+
+
+class PageForm(EntryForm):
+    slug = StringField(
+        "Slug",
+        validators=[Optional(), Length(max=200)],
+        description="The page's address: /slug/. Empty: made from the title.",
+    )
+    excerpt = TextAreaField(
+        "Description",
+        validators=[Length(max=1000)],
+        description="Shown by search engines and in shared links. Empty: the first lines.",
+    )
+    comments_open = BooleanField("Readers may comment", default=False)
+    nav_order = IntegerField(
+        "Place in the navigation",
+        validators=[Optional(), NumberRange(min=-1000, max=1000)],
+        description="Pages are listed in the site's navigation lowest number first. "
+        "Empty: not listed (the page is still at its address).",
+    )
+
+
+class SiteForm(FlaskForm):
+    title = StringField(
+        "Title", validators=[DataRequired(), Length(max=120)], description="The blog's name."
+    )
+    tagline = StringField(
+        "Tagline",
+        validators=[Length(max=300)],
+        description="A line under the title; also the home page's description for search engines.",
+    )
+    language = StringField(
+        "Language",
+        validators=[
+            DataRequired(),
+            Length(max=35),
+            Regexp(
+                r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$",
+                message="A language tag like en, fr, de-CH or pt-BR.",
+            ),
+        ],
+        description="The language the blog is written in, as a tag (en, fr, de-CH): "
+        "for browsers, screen readers and feed readers.",
+    )
+    author_name = StringField(
+        "Author name shown",
+        validators=[Length(max=120)],
+        description="Shown as the author of every post, in feeds and in shared links. "
+        "Empty: each post's author's display name.",
+    )
+    timezone = SelectField(
+        "Time zone",
+        validators=[InputRequired()],
+        description="Dates on pages, monthly archives and post addresses, and the times you "
+        "schedule posts for, are on this clock. Feeds give exact times with their offset.",
+    )
+    submit = SubmitField("Save settings")
+
+    def __init__(self, *args, zones: list[str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.timezone.choices = [SelectChoice(zone, zone.replace("_", " ")) for zone in zones]
 
 
 class PreviewForm(FlaskForm):

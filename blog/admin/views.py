@@ -26,10 +26,12 @@ from blog.admin.forms import (
     BulkForm,
     DiscussionForm,
     LoginForm,
+    PageForm,
     PostForm,
     PreviewForm,
     ReplyForm,
     SetupForm,
+    SiteForm,
 )
 from blog.admin.notifications import bp as notifications_bp
 from blog.admin.webmentions import bp as webmentions_bp
@@ -43,7 +45,9 @@ from blog.htmx import is_htmx
 from blog.jobs import runner
 from blog.mail import delivery, subscriptions
 from blog.media.markup import missing_alt
-from blog.models import Comment, CommentStatus, Post, PostStatus, utcnow
+from blog.models import Comment, CommentStatus, Post, PostKind, PostStatus, utcnow
+from blog.permalinks import page_slug_problem
+from blog.site import SiteSettings, site, time_zones
 from blog.webmention import send as webmentions
 
 bp = Blueprint("admin", __name__)
@@ -240,7 +244,9 @@ def dashboard():
     week_ago = utcnow() - timedelta(days=7)
     post_counts = dict(
         db.session.execute(
-            sa.select(Post.status, sa.func.count(Post.id)).group_by(Post.status)
+            sa.select(Post.status, sa.func.count(Post.id))
+            .where(Post.kind == PostKind.POST)
+            .group_by(Post.status)
         ).all()
     )
     comment_counts = comment_counts_by_status()
@@ -272,13 +278,19 @@ def dashboard():
 def posts():
     """List every post, drafts and scheduled ones first, with status and comment counts."""
     status = request.args.get("status", "")
-    select = sa.select(Post).order_by(
-        sa.case(
-            (Post.status == PostStatus.DRAFT, 0), (Post.status == PostStatus.SCHEDULED, 1), else_=2
-        ),
-        Post.published_at.desc(),
-        Post.updated_at.desc(),
-        Post.id.desc(),
+    select = (
+        sa.select(Post)
+        .where(Post.kind == PostKind.POST)
+        .order_by(
+            sa.case(
+                (Post.status == PostStatus.DRAFT, 0),
+                (Post.status == PostStatus.SCHEDULED, 1),
+                else_=2,
+            ),
+            Post.published_at.desc(),
+            Post.updated_at.desc(),
+            Post.id.desc(),
+        )
     )
     if status in set(PostStatus):
         select = select.where(Post.status == status)
@@ -304,21 +316,60 @@ def posts():
 @bp.route("/admin/posts/new", methods=["GET", "POST"])
 def new_post():
     """Write a new post: save it as a draft, publish it, or schedule it."""
-    return _editor(Post(status=PostStatus.DRAFT, comments_open=True))
+    return _editor(Post(kind=PostKind.POST, status=PostStatus.DRAFT, comments_open=True))
 
 
 @bp.route("/admin/posts/<int:post_id>/edit", methods=["GET", "POST"])
 def edit_post(post_id: int):
     """Edit a post; a published post keeps its address unless the slug is changed."""
-    return _editor(db.get_or_404(Post, post_id))
+    return _editor(_entry(post_id, PostKind.POST))
+
+
+@bp.route("/admin/pages/<int:post_id>/edit", methods=["GET", "POST"])
+def edit_page(post_id: int):
+    """Edit a page; its address changes only with its slug."""
+    return _editor(_entry(post_id, PostKind.PAGE))
+
+
+def _entry(post_id: int, kind: str) -> Post:
+    return db.one_or_404(sa.select(Post).where(Post.id == post_id, Post.kind == kind))
+
+
+def edit_url(post: Post) -> str:
+    """The editor's address of a post or a page."""
+    endpoint = "admin.edit_page" if post.kind == PostKind.PAGE else "admin.edit_post"
+    return url_for(endpoint, post_id=post.id)
+
+
+@bp.route("/admin/pages/")
+def pages():
+    """List the pages in navigation order (unlisted ones after), drafts marked."""
+    found = db.session.scalars(
+        sa.select(Post)
+        .where(Post.is_page_filter())
+        .order_by(Post.nav_order.is_(None), Post.nav_order, Post.title, Post.id)
+    ).all()
+    return render_template("admin/pages.html", pages=found, now=utcnow())
+
+
+@bp.route("/admin/pages/new", methods=["GET", "POST"])
+def new_page():
+    """Write a page (About, Colophon...): at /<slug>/, undated, comments off unless chosen."""
+    return _editor(Post(kind=PostKind.PAGE, status=PostStatus.DRAFT, comments_open=False))
 
 
 def _editor(post: Post):
-    form = PostForm(obj=post if post.id else None)
-    if request.method == "GET" and post.id:
+    """The editor of a post or a page: show it, or save what was sent (422 with the reasons)."""
+    is_page = post.kind == PostKind.PAGE
+    zone = site().zone
+    if is_page:
+        form = PageForm(obj=post if post.id else None)
+    else:
+        form = PostForm(obj=post if post.id else None, zone=zone)
+    if request.method == "GET" and post.id and not is_page:
         form.tags.data = ", ".join(t.name for t in post.tags)
         if post.status == PostStatus.SCHEDULED and post.published_at:
-            form.publish_at.data = post.published_at.replace(tzinfo=None)
+            form.publish_at.data = post.published_at.astimezone(zone).replace(tzinfo=None)
     if form.validate_on_submit() and _slug_free(form, post):
         action = form.action()
         status, published_at = _publication(post, action, form)
@@ -328,18 +379,20 @@ def _editor(post: Post):
             title=form.title.data,
             body=form.body.data or "",
             author_id=post.author_id or current_user.id,
-            tags=parse_tag_list(form.tags.data or ""),
+            tags=[] if is_page else parse_tag_list(form.tags.data or ""),
             status=status,
             published_at=published_at,
             slug=form.slug.data or "",
             excerpt=form.excerpt.data or "",
             comments_open=form.comments_open.data,
-            in_reply_to=form.in_reply_to.data or "",
+            in_reply_to="" if is_page else form.in_reply_to.data or "",
+            kind=post.kind,
+            nav_order=form.nav_order.data if is_page else None,
         )
         webmentions.post_saved(post)  # jobs to tell the pages it links to, run after the commit
         db.session.commit()
         flash(_saved_message(post, action, is_new))
-        return redirect(url_for("admin.edit_post", post_id=post.id), code=303)
+        return redirect(edit_url(post), code=303)
     status_code = 422 if form.is_submitted() else 200
     preview = render_body(form.body.data or "")
     return render_template(
@@ -349,24 +402,35 @@ def _editor(post: Post):
         preview=preview,
         now=utcnow(),
         missing_alt=missing_alt(post.body_html or "") if post.id else [],
+        is_page=is_page,
     ), status_code
 
 
-def _slug_free(form: PostForm, post: Post) -> bool:
-    """Refuse a slug the writer typed that another post already uses."""
+def _slug_free(form: PostForm | PageForm, post: Post) -> bool:
+    """Refuse a slug another post or page already uses, or (for a page) one the blog's own
+    addresses use; the message sits at the slug field."""
     wanted = (form.slug.data or "").strip()
+    slug = slugify(wanted or form.title.data or "")
+    if post.kind == PostKind.PAGE:
+        problem = page_slug_problem(slug)
+        if problem:
+            form.slug.data = wanted
+            form.slug.errors.append(problem)
+            return False
     if not wanted:
         return True
-    slug = slugify(wanted)
     other = db.session.scalar(sa.select(Post).where(Post.slug == slug, Post.id != (post.id or 0)))
     if other is None:
         form.slug.data = slug
         return True
-    form.slug.errors.append(f"“{slug}” is the address of “{other.title}”: choose another.")
+    what = "page" if other.kind == PostKind.PAGE else "post"
+    form.slug.errors.append(
+        f"“{slug}” is the address of the {what} “{other.title}”: choose another."
+    )
     return False
 
 
-def _publication(post: Post, action: str, form: PostForm):
+def _publication(post: Post, action: str, form: PostForm | PageForm):
     """Return the status and publication time a button press gives the post."""
     now = utcnow()
     if action == "schedule":
@@ -382,10 +446,12 @@ def _publication(post: Post, action: str, form: PostForm):
 
 
 def _saved_message(post: Post, action: str, is_new: bool) -> str:
+    what = "page" if post.kind == PostKind.PAGE else "post"
     if post.status == PostStatus.SCHEDULED:
-        return f"Scheduled for {post.published_at:%d %B %Y at %H:%M} UTC."
+        when = post.published_at.astimezone(site().zone)
+        return f"Scheduled for {when:%d %B %Y at %H:%M} {when:%Z}."
     if action == "unpublish":
-        return "Unpublished: the post is a draft again and readers no longer see it."
+        return f"Unpublished: the {what} is a draft again and readers no longer see it."
     if post.status == PostStatus.PUBLISHED:
         return "Published." if action == "publish" else "Updated."
     return "Draft saved." if not is_new else "Draft saved. Nobody sees it until you publish it."
@@ -406,12 +472,12 @@ def delete_post(post_id: int):
     post = db.get_or_404(Post, post_id)
     form = ActionForm()
     if form.validate_on_submit():
-        title = post.title
+        title, is_page = post.title, post.kind == PostKind.PAGE
         webmentions.post_deleted(post)  # the pages it linked to hear that it is gone (410)
         delete_post_and_comments(post)
         db.session.commit()
         flash(f"Deleted “{title}” and its comments.")
-        return redirect(url_for("admin.posts"), code=303)
+        return redirect(url_for("admin.pages" if is_page else "admin.posts"), code=303)
     comments = db.session.scalar(
         sa.select(sa.func.count(Comment.id)).where(Comment.post_id == post.id)
     )
@@ -580,6 +646,29 @@ def reply(comment_id: int):
 
 
 SPAM_SETTINGS = ("honeypot", "min_seconds", "flood_seconds", "hourly_limit", "refuse_duplicates")
+
+
+@bp.route("/admin/site", methods=["GET", "POST"])
+def site_settings():
+    """Edit the site settings: title, tagline, language, author name shown, time zone."""
+    form = SiteForm(zones=sorted(time_zones()))
+    if request.method == "GET":
+        current = site()
+        for name in ("title", "tagline", "language", "author_name", "timezone"):
+            getattr(form, name).data = getattr(current, name)
+    elif form.validate_on_submit():
+        SiteSettings(
+            title=form.title.data.strip(),
+            tagline=(form.tagline.data or "").strip(),
+            language=form.language.data.strip(),
+            author_name=(form.author_name.data or "").strip(),
+            timezone=form.timezone.data,
+        ).save()
+        db.session.commit()
+        flash("Site settings saved.")
+        return redirect(url_for("admin.site_settings"), code=303)
+    status = 422 if form.is_submitted() else 200
+    return render_template("admin/site.html", form=form), status
 
 
 @bp.route("/admin/settings", methods=["GET", "POST"])

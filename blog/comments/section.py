@@ -45,6 +45,7 @@ from blog.extensions import db
 from blog.models import Comment, CommentStatus, Post, utcnow
 from blog.readers import HELD_COOKIE, RECENT_COOKIE, REMEMBER_COOKIE
 from blog.sanitize import clean_comment
+from blog.site import settings_version
 from blog.webmention import reactions
 
 __all__ = ["HELD_COOKIE", "RECENT_COOKIE", "REMEMBER_COOKIE"]  # their home is blog.readers
@@ -204,7 +205,8 @@ def comment_listing(
     shared = shared or (not replying and not held_ids())
     if is_open is None:
         is_open = spam.comments_open(post)
-    key = (post.id, post.revision, is_open, request.script_root)
+    # The settings' version too: the list shows times on the blog's clock.
+    key = (post.id, post.revision, is_open, request.script_root, settings_version())
     cache = app_cache("comment_listing_cache", "COMMENTS_CACHE_SIZE")
     if shared and (listing := cache.get(key)) is not None:
         return listing

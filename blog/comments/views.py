@@ -21,6 +21,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    url_for,
 )
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
@@ -47,14 +48,18 @@ from blog.errors import size_words
 from blog.extensions import db, limiter, retry_after
 from blog.htmx import is_htmx, retarget
 from blog.mail import subscriptions
-from blog.models import Comment, CommentStatus, Post, UTCDateTime, utcnow
-from blog.permalinks import POST_PATH, get_public_post, post_url
+from blog.models import Comment, CommentStatus, Post, PostKind, Setting, UTCDateTime, utcnow
+from blog.permalinks import PAGE_PATH, POST_PATH, get_public_post, month_matches, post_url
 from blog.posts.page import render_post_page
 from blog.prepared import Prepared
+from blog.site import SETTING_KEY as SITE_KEY
+from blog.site import zone_of
 
 bp = Blueprint("comments", __name__)
 
+# A post's comments, and a page's: the same views under both addresses.
 COMMENTS = POST_PATH + "comments"
+PAGE_COMMENTS = PAGE_PATH + "comments"
 EXPIRED = (
     "Your comment could not be sent: the form had expired. It is still here: please send it again."
 )
@@ -85,12 +90,13 @@ def read_the_form_first() -> None:
 
 
 @bp.post(COMMENTS)
+@bp.post(PAGE_COMMENTS)
 @limiter.limit(spam.flood_limit, exempt_when=spam.flood_exempt, deduct_when=spam.stored)
 @limiter.limit(spam.hourly_limit, exempt_when=spam.hourly_exempt, deduct_when=spam.stored)
 @origin.protect
-def create(year: int, month: int, slug: str):
+def create(slug: str, year: int | None = None, month: int | None = None):
     """Add a comment: htmx gets the new fragments, a plain form post a redirect to the comment."""
-    ref = _post_to_comment(year, month, slug)
+    ref = _post_to_comment(slug, year, month)
     form = comment_form()
     if not spam.comments_open(ref):
         return _closed(ref.load(), form)
@@ -136,7 +142,7 @@ def create(year: int, month: int, slug: str):
     if is_htmx():
         response = _created(ref.load(), form, comment, subscribed)
     else:
-        response = redirect(f"{post_url(ref)}#comment-{comment_id}", 303)
+        response = redirect(ref.url(_anchor=f"comment-{comment_id}"), 303)
     if not approved:
         remember_held(response, comment_id)
     remember_recent(response, comment_id)
@@ -151,36 +157,60 @@ class PostRef:
 
     id: int
     slug: str
+    kind: str
     published_at: datetime
     comments_open: bool
+    address: dict[str, int | str]  # the URL's values: the month on the blog's clock, the slug
 
     def load(self) -> Post:
         return db.session.get(Post, self.id)
 
-
-def _post_to_comment(year: int, month: int, slug: str) -> PostRef:
-    """Return the public post at /year/month/slug/ (404 if none)."""
-    rows = _POST_TO_COMMENT.run_in_session(slug=slug, now=utcnow())
-    if not rows:
-        abort(404)
-    post_id, published, comments_open = rows[0]
-    published_at = datetime.fromisoformat(published).replace(tzinfo=UTC)
-    if (published_at.year, published_at.month) != (year, month):
-        abort(404)
-    return PostRef(post_id, slug, published_at, bool(comments_open))
+    def url(self, **values) -> str:
+        """Return the post's (or page's) address, without reading the site settings again."""
+        endpoint = "pages.detail" if self.kind == PostKind.PAGE else "posts.detail"
+        return url_for(endpoint, **self.address, **values)
 
 
-# Built once, run on the driver in the request's transaction (blog.prepared).
-_POST_TO_COMMENT = Prepared(
-    sa.select(
-        Post.id, sa.cast(Post.published_at, sa.Text), sa.cast(Post.comments_open, sa.Integer)
-    ).where(
-        Post.slug == sa.bindparam("slug", type_=sa.String()),
-        Post.public_filter(sa.bindparam("now", type_=UTCDateTime())),
-    ),
-    slug="",
-    now=None,
-)
+def _post_to_comment(slug: str, year: int | None, month: int | None) -> PostRef:
+    """Return the public post at /year/month/slug/, or the page at /slug/ when year is None.
+
+    The site settings come with the post, for the blog's clock (which month is the post's).
+    Anything but an exact hit goes through get_public_post, which answers it: 410 where a
+    deleted entry was, a 308 to the post's month on the blog's clock, else 404.
+    """
+    page = year is None
+    rows = (_PAGE_TO_COMMENT if page else _POST_TO_COMMENT).run_in_session(slug=slug, now=utcnow())
+    if rows:
+        post_id, published, comments_open, site_text = rows[0]
+        published_at = datetime.fromisoformat(published).replace(tzinfo=UTC)
+        local = published_at.astimezone(zone_of(site_text))
+        if page or (local.year, local.month) == (year, month):
+            kind = PostKind.PAGE if page else PostKind.POST
+            address = {"slug": slug} if page else {"year": year, "month": month, "slug": slug}
+            return PostRef(post_id, slug, kind, published_at, bool(comments_open), address)
+    get_public_post(slug, year, month)
+    abort(404)
+
+
+def _to_comment(visible: sa.ColumnElement[bool]) -> Prepared:
+    """Build once the read of what posting needs, run on the driver in the request's
+    transaction (blog.prepared)."""
+    site_text = sa.select(sa.cast(Setting.value, sa.Text)).where(Setting.key == SITE_KEY)
+    return Prepared(
+        sa.select(
+            Post.id,
+            sa.cast(Post.published_at, sa.Text),
+            sa.cast(Post.comments_open, sa.Integer),
+            site_text.scalar_subquery(),
+        ).where(Post.slug == sa.bindparam("slug", type_=sa.String()), visible),
+        slug="",
+        now=None,
+    )
+
+
+_NOW = sa.bindparam("now", type_=UTCDateTime())
+_POST_TO_COMMENT = _to_comment(Post.public_filter(_NOW))
+_PAGE_TO_COMMENT = _to_comment(sa.and_(Post.is_page_filter(), Post.visible_filter(_NOW)))
 
 
 def _created(post: Post, form: CommentForm, comment: Comment, subscribed: bool | None) -> Response:
@@ -209,10 +239,11 @@ def _created(post: Post, form: CommentForm, comment: Comment, subscribed: bool |
 
 
 @bp.get(COMMENTS)
-def poll(year: int, month: int, slug: str):
+@bp.get(PAGE_COMMENTS)
+def poll(slug: str, year: int | None = None, month: int | None = None):
     """Send the comments published after ?after=N (204 when there are none), in one query."""
     if not is_htmx():
-        return redirect(post_url(get_public_post(year, month, slug), _anchor="comments"), 303)
+        return redirect(post_url(get_public_post(slug, year, month), _anchor="comments"), 303)
     after = request.args.get("after", type=row_id)
     if after is None:
         abort(400, "Say which comments you already have: ?after=<the last comment id>.")
@@ -228,7 +259,8 @@ def _arrived(slug: str, year: int, month: int, after: int):
         .join(Comment.post)
         .where(
             Post.slug == slug,
-            Post.public_filter(),
+            Post.kind == (PostKind.PAGE if year is None else PostKind.POST),
+            Post.visible_filter(),
             Comment.status == CommentStatus.APPROVED,
             Comment.id > after,
         )
@@ -239,7 +271,7 @@ def _arrived(slug: str, year: int, month: int, after: int):
     if not rows:
         return "", 204
     post = rows[0].Post
-    if (post.published_at.year, post.published_at.month) != (year, month):
+    if year is not None and month_matches(post.published_at, year, month) is False:
         abort(404)
     news = [row.Comment for row in rows]
     return render_template(
@@ -248,9 +280,10 @@ def _arrived(slug: str, year: int, month: int, after: int):
 
 
 @bp.get(COMMENTS + "/form")
-def form(year: int, month: int, slug: str):
+@bp.get(PAGE_COMMENTS + "/form")
+def form(slug: str, year: int | None = None, month: int | None = None):
     """Send the comment form, moved under the comment being answered when ?replyto=N."""
-    post = get_public_post(year, month, slug)
+    post = get_public_post(slug, year, month)
     replyto = request.args.get("replyto", type=row_id)
     if not is_htmx():
         return redirect(post_url(post, replyto=replyto, _anchor="comment-form"), 303)

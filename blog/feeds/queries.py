@@ -16,7 +16,7 @@ import sqlalchemy.orm as so
 
 from blog.extensions import db
 from blog.feeds.build import EPOCH
-from blog.models import Comment, CommentStatus, Post, Tag, User, post_tags, utcnow
+from blog.models import Comment, CommentStatus, Post, PostKind, Tag, User, post_tags, utcnow
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ def comments_version(limit: int) -> Version:
 
 
 _POST_FOR_COMMENTS = (
-    so.load_only(Post.id, Post.title, Post.slug, Post.published_at, Post.created_at),
+    so.load_only(Post.id, Post.title, Post.slug, Post.kind, Post.published_at, Post.created_at),
     so.raiseload(Post.author),
     so.raiseload(Post.tags),
 )
@@ -145,15 +145,19 @@ _POST_REF = sa.select(
     sa.select(sa.func.count(Comment.id)).where(_APPROVED_HERE).scalar_subquery(),
     sa.select(sa.func.max(Comment.id)).where(_APPROVED_HERE).scalar_subquery(),
     sa.select(sa.func.max(Comment.created_at)).where(_APPROVED_HERE).scalar_subquery(),
-).where(Post.slug == sa.bindparam("slug"), _PUBLIC)
+).where(
+    Post.slug == sa.bindparam("slug"),
+    Post.kind == sa.bindparam("kind"),
+    Post.visible_filter(sa.bindparam("now")),
+)
 
 
-def public_post_ref(year: int, month: int, slug: str) -> PostRef | None:
-    """Return the public post at /year/month/slug/ with its comment totals, in one query."""
-    rows = _run(_POST_REF, slug=slug)
-    if not rows or (rows[0].published_at.year, rows[0].published_at.month) != (year, month):
-        return None
-    return PostRef(*rows[0])
+def public_post_ref(slug: str, kind: str = PostKind.POST) -> PostRef | None:
+    """Return the public post (or page) with this slug and its comment totals, in one query.
+
+    The caller checks the month of a post's address (blog.permalinks.month_matches)."""
+    rows = _run(_POST_REF, slug=slug, kind=kind)
+    return PostRef(*rows[0]) if rows else None
 
 
 def post_comments_version(ref: PostRef) -> Version:

@@ -20,8 +20,9 @@ from blog.cache import app_cache
 from blog.feeds import queries
 from blog.feeds.build import MEDIA_TYPES, Channel, Format, Item, render, tag_uri
 from blog.media.markup import absolute_urls
-from blog.models import Comment, Post
-from blog.permalinks import POST_PATH, comment_url, post_url
+from blog.models import Comment, Post, PostKind
+from blog.permalinks import PAGE_PATH, POST_PATH, comment_url, month_matches, moved, post_url
+from blog.site import site
 
 bp = Blueprint("feeds", __name__)
 
@@ -33,22 +34,24 @@ def tag_authority() -> str:
     else the request's.
     """
     configured = current_app.config.get("FEED_TAG_AUTHORITY")
-    site = url_for("posts.index", _external=True)
-    return (configured or urlsplit(site).hostname or "localhost").lower()
+    home = url_for("posts.index", _external=True)
+    return (configured or urlsplit(home).hostname or "localhost").lower()
 
 
 def _etag(feed: str, fmt: Format, version: queries.Version) -> str:
-    config = current_app.config
-    site = (
-        config["SITE_TITLE"],
-        config["SITE_DESCRIPTION"],
-        config["SITE_LANGUAGE"],
-        config["FEED_MAX_AGE"],  # the RSS <ttl>
+    settings = site()
+    about_site = (
+        settings.title,
+        settings.tagline,
+        settings.language,
+        settings.author_name,  # each entry's author when set
+        settings.timezone,  # entry links: a post's month is the blog's
+        current_app.config["FEED_MAX_AGE"],  # the RSS <ttl>
     )
     # Absolute URLs and ids depend on the site's address (SERVER_NAME, or the trusted Host the
     # reader used), so it is part of the version.
     root = url_for("posts.index", _external=True)
-    parts = (feed, fmt, root, tag_authority(), site, version.key)
+    parts = (feed, fmt, root, tag_authority(), about_site, version.key)
     return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
 
 
@@ -74,16 +77,16 @@ def _channel(
     feed_id: str, title: str, subtitle: str, self_endpoint: str, alternate: str, **kw
 ) -> Channel:
     """Return a channel without entries; self_endpoint and kw build its absolute self URL."""
-    config = current_app.config
+    settings = site()
     return Channel(
         id=feed_id,
         title=title,
         subtitle=subtitle,
         self_url=url_for(self_endpoint, _external=True, **kw),
         alternate_url=alternate,
-        language=config["SITE_LANGUAGE"],
-        author=config["SITE_TITLE"],
-        ttl_minutes=max(1, config["FEED_MAX_AGE"] // 60),
+        language=settings.language,
+        author=settings.author_name or settings.title,
+        ttl_minutes=max(1, current_app.config["FEED_MAX_AGE"] // 60),
     )
 
 
@@ -95,7 +98,7 @@ def post_item(post: Post) -> Item:
         link=post_url(post, _external=True),
         published=post.published_at,
         updated=max(post.published_at, post.updated_at),
-        author=post.author.display_name,
+        author=site().author_name or post.author.display_name,
         # A feed reader resolves "/media/…" against its own address, if at all: absolute URLs
         # (images, their srcset, links to this site's pages). The host is in the ETag.
         content_html=absolute_urls(post.body_html, request.host_url.rstrip("/")),
@@ -136,11 +139,11 @@ def posts(fmt: Format):
     limit = _limit("FEED_POSTS_LIMIT")
 
     def build() -> Channel:
-        config = current_app.config
+        settings = site()
         channel = _channel(
             url_for("feeds.posts_atom", _external=True),
-            config["SITE_TITLE"],
-            config["SITE_DESCRIPTION"],
+            settings.title,
+            settings.tagline,
             f"feeds.posts_{fmt}",
             url_for("posts.index", _external=True),
         )
@@ -156,11 +159,11 @@ def comments(fmt: Format):
     limit = _limit("FEED_COMMENTS_LIMIT")
 
     def build() -> Channel:
-        site = current_app.config["SITE_TITLE"]
+        title = site().title
         channel = _channel(
             url_for("feeds.comments_atom", _external=True),
-            f"Comments on {site}",
-            f"The latest comments from the readers of {site}.",
+            f"Comments on {title}",
+            f"The latest comments from the readers of {title}.",
             f"feeds.comments_{fmt}",
             url_for("posts.index", _external=True),
         )
@@ -169,21 +172,21 @@ def comments(fmt: Format):
     return _respond("comments", fmt, queries.comments_version(limit), build)
 
 
-@bp.route(
-    POST_PATH + "comments.atom",
-    endpoint="post_comments_atom",
-    defaults={"fmt": "atom"},
-)
-@bp.route(
-    POST_PATH + "comments.rss",
-    endpoint="post_comments_rss",
-    defaults={"fmt": "rss"},
-)
-def post_comments(year: int, month: int, slug: str, fmt: Format):
-    """Serve one published post's approved comments, newest first (closed posts too)."""
-    ref = queries.public_post_ref(year, month, slug)
+@bp.route(POST_PATH + "comments.atom", endpoint="post_comments_atom", defaults={"fmt": "atom"})
+@bp.route(PAGE_PATH + "comments.atom", endpoint="post_comments_atom", defaults={"fmt": "atom"})
+@bp.route(POST_PATH + "comments.rss", endpoint="post_comments_rss", defaults={"fmt": "rss"})
+@bp.route(PAGE_PATH + "comments.rss", endpoint="post_comments_rss", defaults={"fmt": "rss"})
+def post_comments(slug: str, fmt: Format, year: int | None = None, month: int | None = None):
+    """Serve one published post's (or page's) approved comments, newest first (closed too)."""
+    ref = queries.public_post_ref(slug, PostKind.PAGE if year is None else PostKind.POST)
     if ref is None:
         abort(404)
+    if year is not None:
+        where = month_matches(ref.published_at, year, month)
+        if where is False:
+            abort(404)
+        if where is None:  # the post moved to another month with the blog's time zone
+            return moved(ref)
     limit = _limit("FEED_COMMENTS_LIMIT")
 
     def build() -> Channel:
@@ -191,12 +194,10 @@ def post_comments(year: int, month: int, slug: str, fmt: Format):
         channel = _channel(
             tag_uri(tag_authority(), ref.created_at, f"post-{ref.id}:comments"),
             f"Comments on “{post.title}”",
-            f"Readers’ comments on “{post.title}”, {current_app.config['SITE_TITLE']}.",
+            f"Readers’ comments on “{post.title}”, {site().title}.",
             f"feeds.post_comments_{fmt}",
             post_url(post, _external=True, _anchor="comments"),
-            year=year,
-            month=month,
-            slug=slug,
+            **request.view_args,
         )
         return _with_items(channel, [comment_item(c) for c in comments])
 
@@ -215,7 +216,7 @@ def tag(tag: str, fmt: Format):
     def build() -> Channel:
         channel = _channel(
             url_for("feeds.tag_atom", tag=found.slug, _external=True),
-            f"{current_app.config['SITE_TITLE']}: posts tagged “{found.name}”",
+            f"{site().title}: posts tagged “{found.name}”",
             f"The latest posts tagged “{found.name}”.",
             f"feeds.tag_{fmt}",
             url_for("posts.tag", tag=found.slug, _external=True),

@@ -26,6 +26,7 @@ from flask_mailman import EmailMultiAlternatives
 
 from blog.mail.models import MailMessage
 from blog.models import Post, utcnow
+from blog.site import site
 
 _UNSAFE = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 _IP = re.compile(r"^[\d.]+$|:")
@@ -62,7 +63,7 @@ def sender() -> str:
     configured = current_app.config.get("MAIL_DEFAULT_SENDER")
     if configured:
         return configured
-    return formataddr((header_text(current_app.config["SITE_TITLE"]), f"blog@{mail_domain()}"))
+    return formataddr((header_text(site().title), f"blog@{mail_domain()}"))
 
 
 def sender_address() -> str:
@@ -92,7 +93,7 @@ def list_headers(unsubscribe_url: str, token: str) -> dict[str, str]:
     mailto = current_app.config.get("MAIL_UNSUBSCRIBE_ADDRESS") or sender_address()
     subject = quote(f"unsubscribe {token}")
     return {
-        "List-Id": f"{header_text(current_app.config['SITE_TITLE'])} <comments.{mail_domain()}>",
+        "List-Id": f"{header_text(site().title)} <comments.{mail_domain()}>",
         "List-Unsubscribe": f"<{unsubscribe_url}>, <mailto:{mailto}?subject={subject}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         "Auto-Submitted": "auto-generated",

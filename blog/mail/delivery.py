@@ -36,6 +36,7 @@ from blog.mail.models import (
     Subscription,
 )
 from blog.models import CommentStatus, User, WriterNotify, utcnow
+from blog.site import site
 
 WINDOW = timedelta(hours=1)
 FINAL = (
@@ -324,7 +325,7 @@ def digest(job: Job) -> None:
         MailKind.DIGEST,
         recipient,
         dedupe=f"digest-j{job.id}:{wanted[-1].id}",
-        subject=f"{len(comments)} new comments on {current_app.config['SITE_TITLE']}",
+        subject=f"{len(comments)} new comments on {site().title}",
         template="digest",
         items=fanout.digest_items(comments),
         count=len(comments),

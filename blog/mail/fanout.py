@@ -28,6 +28,7 @@ from blog.mail.models import MailAddress, MailKind, MailMessage, Subscription
 from blog.mail.subscriptions import normalize
 from blog.models import Comment, CommentStatus, Post, User, WriterNotify, utcnow
 from blog.permalinks import comment_url, post_url
+from blog.site import site
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,9 @@ def message(
         recipient=recipient,
         post=post,
         comment=comment,
-        site=current_app.config["SITE_TITLE"],
+        # The site settings' title and language (the back office's Site page), not config's.
+        site=site().title,
+        language=site().language,
         home_url=url_for("posts.index", _external=True),
         **context,
     )
@@ -251,7 +254,7 @@ def confirmation(job: Job) -> None:
         MailKind.CONFIRM,
         recipient,
         dedupe=f"confirm-j{job.id}",
-        subject=f"Confirm your subscription to comments on {current_app.config['SITE_TITLE']}",
+        subject=f"Confirm your subscription to comments on {site().title}",
         template="confirm",
         post=post,
         confirm_url=url_for(
@@ -282,7 +285,7 @@ def new_email(job: Job) -> None:
         MailKind.EMAIL_CHANGE,
         recipient,
         dedupe=f"email-j{job.id}",
-        subject=f"Confirm your new address for {current_app.config['SITE_TITLE']}",
+        subject=f"Confirm your new address for {site().title}",
         template="email_change",
         confirm_url=url_for("admin.mail.confirm_email", token=token, _external=True),
         max_days=max(1, current_app.config["MAIL_CONFIRM_MAX_AGE"] // 86400),
@@ -331,7 +334,7 @@ def daily_digest(job: Job) -> None:
         MailKind.DAILY,
         recipient,
         dedupe=f"daily:u{user.id}:{job.payload['day']}",
-        subject=f"Comments on {current_app.config['SITE_TITLE']}: {len(comments)} in the last day",
+        subject=f"Comments on {site().title}: {len(comments)} in the last day",
         template="digest",
         items=digest_items(comments),
         count=len(comments),

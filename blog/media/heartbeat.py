@@ -28,7 +28,8 @@ STALE_AFTER = timedelta(seconds=150)
 def beat() -> None:
     """Record that a worker is alive now (run by the worker every minute)."""
     with write_transaction():
-        Setting.put(SETTING, {"at": utcnow().isoformat(), "by": runner.identity()})
+        # No page shows it: the settings' revision (page caches' key) stays.
+        Setting.put(SETTING, {"at": utcnow().isoformat(), "by": runner.identity()}, shown=False)
 
 
 def last_seen() -> datetime | None:

@@ -67,6 +67,9 @@ class ParsedEntry:
     categories: list[str] = field(default_factory=list)
     # Files the old platform held for the entry (WordPress attachments).
     files: list[str] = field(default_factory=list)
+    # "post", or "page" (WordPress pages: About, Contact...) with its place in the navigation.
+    kind: str = "post"
+    nav_order: int | None = None
     # Set when the entry is not to be imported: why.
     skip: str = ""
     warnings: list[str] = field(default_factory=list)

@@ -22,6 +22,7 @@ from blog.extensions import db
 from blog.markdown import plain_excerpt, render_markdown
 from blog.media import importing as media_importing
 from blog.models import Comment, Post, Tag, User
+from blog.permalinks import page_slug_problem
 from blog.porting import movabletype, wxr
 from blog.porting.addresses import AddressBook
 from blog.porting.entries import FormatError, ParsedComment, ParsedEntry
@@ -64,6 +65,7 @@ class Report:
     dry_run: bool = False
     posts: Counter = field(default_factory=Counter)
     posts_existing: int = 0
+    pages: int = 0
     comments: Counter = field(default_factory=Counter)
     comments_existing: int = 0
     tags_created: list[str] = field(default_factory=list)
@@ -100,6 +102,8 @@ class Report:
             f"{self.posts['scheduled']} scheduled, {self.posts['draft']} drafts), "
             f"{self.posts_existing} already here"
         )
+        if self.pages:
+            yield f"  pages: {self.pages} new (About, Contact...: at /<slug>/, in the navigation)"
         yield (
             f"  comments: {self.comments_created} new ({self.comments['approved']} approved, "
             f"{self.comments['pending']} pending, {self.comments['spam']} spam), "
@@ -338,9 +342,11 @@ class _Importer:
             tags=[t[:80] for t in entry.tags],
             status=entry.status,
             published_at=_published_at(entry),
-            slug=entry.basename or title,
+            slug=_slug(entry, title),
             excerpt=excerpt,
             comments_open=entry.comments_open,
+            kind=entry.kind,
+            nav_order=entry.nav_order,
         )
         if extended and not excerpt:
             # The teaser is what came before "continue reading", as on the old blog.
@@ -353,7 +359,10 @@ class _Importer:
             if tag.slug not in self.tag_slugs:
                 self.tag_slugs.add(tag.slug)
                 self.report.tags_created.append(tag.name)
-        self.report.posts[entry.status] += 1
+        if entry.kind == "page":
+            self.report.pages += 1
+        else:
+            self.report.posts[entry.status] += 1
         self.by_date.setdefault(post.published_at, []).append((post.slug, post))
         self._scan_urls(post.body_html, post.title)
         return post
@@ -523,6 +532,14 @@ def html_source(html: str) -> str:
         return ""
     source = "\n".join(lines)
     return source if _BLOCK_START.match(lines[0]) else f"<div>\n{source}\n</div>"
+
+
+def _slug(entry: ParsedEntry, title: str) -> str:
+    """The slug to ask for: a page's must not be an address the blog itself uses (/search/)."""
+    slug = slugify(entry.basename or title)
+    if entry.kind == "page" and page_slug_problem(slug):
+        return f"{slug}-page"
+    return entry.basename or title
 
 
 def _source(text: str, body_format: str) -> str:

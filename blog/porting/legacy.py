@@ -1,4 +1,5 @@
-"""Old addresses of an imported blog answer 301 with where the content lives now.
+"""Old addresses of an imported blog (its posts, pages, tags, archives, feeds) answer 301 with
+where the content lives now.
 
 An old address is looked up only when no route of the blog answers the request (and for
 WordPress's /?p=ID on the home page): a page of this blog always wins over an old address,
@@ -6,6 +7,10 @@ and every other page pays nothing. One indexed query finds it, in any of the spe
 old server answered to: with or without a trailing slash, a folder's index.html, another
 file extension (.php, .htm, .shtml), and under the blog's old folder (/blog/, /weblog/,
 /archives/...), which is left out when addresses are stored.
+
+A page's address, /<slug>/, has the shape of many old addresses (/about-me/): the route takes
+them all, but only the slug of a page readers can see counts as answered (route_for); the page
+view looks the others up before it answers 404 (redirect_legacy_path).
 """
 
 from __future__ import annotations
@@ -22,8 +27,8 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
 from blog.extensions import db
-from blog.models import LegacyPath, Post, Tag
-from blog.permalinks import post_comments_feed_url, post_url
+from blog.models import LegacyPath, Post, PostKind, Tag
+from blog.permalinks import PAGE_PATH, post_comments_feed_url, post_url
 
 # Where an old address may lead (LegacyPath.target), with the row it needs.
 POST_TARGETS = ("post", "comments-feed")
@@ -112,6 +117,14 @@ def legacy_keys() -> list[str]:
     return lookup_keys(path)
 
 
+def _page_shown(slug: str) -> bool:
+    """True when readers see a page at /slug/ (drafts and pages not yet due leave it free)."""
+    found = sa.select(Post.id).where(
+        Post.slug == slug, Post.is_page_filter(), Post.visible_filter()
+    )
+    return db.session.scalar(found) is not None
+
+
 def url_context() -> AbstractContextManager:
     """A request context for building URLs (relative to the site) from a command."""
     return nullcontext() if has_request_context() else current_app.test_request_context()
@@ -143,11 +156,12 @@ def destination(path: str, target: str, post, tag) -> str | None:
 
 
 class PostRef(NamedTuple):
-    """What an old address needs of its post: enough to build the post's URLs."""
+    """What an old address needs of its post (or page): enough to build its URLs."""
 
     slug: str
     published_at: datetime
     title: str
+    kind: str = PostKind.POST
 
 
 class TagRef(NamedTuple):
@@ -180,6 +194,7 @@ def resolve_keys(keys: list[str]) -> Found | None:
             Post.slug,
             Post.published_at,
             Post.title,
+            Post.kind,
             Tag.slug,
             Tag.name,
         )
@@ -187,13 +202,13 @@ def resolve_keys(keys: list[str]) -> Found | None:
         .outerjoin(Tag, LegacyPath.tag_id == Tag.id)
         .where(
             LegacyPath.path.in_(keys),
-            # Only posts readers may see: a draft's old address is no address yet.
-            sa.or_(LegacyPath.post_id.is_(None), Post.public_filter()),
+            # Only posts and pages readers may see: a draft's old address is no address yet.
+            sa.or_(LegacyPath.post_id.is_(None), Post.visible_filter()),
         )
     ).all()
     found = []
-    for path, target, post_slug, published_at, title, tag_slug, tag_name in rows:
-        post = PostRef(post_slug, published_at, title) if post_slug is not None else None
+    for path, target, post_slug, published_at, title, kind, tag_slug, tag_name in rows:
+        post = PostRef(post_slug, published_at, title, kind) if post_slug is not None else None
         tag = TagRef(tag_slug, tag_name) if tag_slug is not None else None
         url = destination(path, target, post, tag)
         if url is not None:
@@ -214,17 +229,31 @@ def redirect_legacy():
     return redirect(found.url, 301)
 
 
+def redirect_legacy_path(path: str):
+    """Answer an old address that the page route took (/about-me/, no such page) with 301 to
+    where it lives now; None when it leads nowhere."""
+    if len(path) > MAX_PATH or any(ord(c) < 32 or ord(c) == 127 for c in path):
+        return None
+    found = resolve(path)
+    return None if found is None else redirect(found.url, 301)
+
+
 def route_for(path: str) -> tuple[str, dict] | None:
     """The (endpoint, arguments) of the route of this blog that answers GET path, or None.
 
     An old address that a route answers is never looked up (the route wins), so it is never
-    stored either. A route that answers other methods only counts too (it answers 405)."""
+    stored either. A route that answers other methods only counts too (it answers 405). The
+    routes under a page's address answer only the slugs of pages readers can see: any other
+    /<slug>/ is looked up, as the page view does."""
     adapter = g.get("legacy_url_adapter")
     if adapter is None:  # bound once per app context: an import checks thousands of paths
         adapter = current_app.url_map.bind(current_app.config.get("SERVER_NAME") or "localhost")
         g.legacy_url_adapter = adapter
     try:
-        return adapter.match(path, method="GET")
+        rule, args = adapter.match(path, method="GET", return_rule=True)
+        if rule.rule.startswith(PAGE_PATH) and not _page_shown(args["slug"]):
+            return None
+        return rule.endpoint, args
     except RequestRedirect:
         return None  # the route would only add a slash: the lookup runs first
     except MethodNotAllowed:

@@ -20,6 +20,7 @@ import sqlalchemy.orm as so
 
 from blog.extensions import db
 from blog.models import LegacyPath, Post, Tag
+from blog.permalinks import month_matches
 from blog.porting.legacy import (
     ARCHIVE_TARGETS,
     destination,
@@ -212,16 +213,15 @@ def _what(target: str, post, tag) -> str:
 
 def _route_status(path: str, endpoint: str, args: dict) -> tuple[str, str]:
     """(status, note) of an address a route of this blog answers."""
-    if endpoint not in _POST_ENDPOINTS:
-        return "page", ""
+    if endpoint not in _POST_ENDPOINTS or "year" not in args:
+        return "page", ""  # a page's routes answer (route_for) only when the page is shown
     post = db.session.scalar(
         sa.select(Post)
         .where(Post.slug == args.get("slug"), Post.public_filter())
         .options(so.lazyload(Post.author), so.lazyload(Post.tags))
     )
     if post is not None and post.published_at is not None:
-        when = post.published_at
-        if (when.year, when.month) == (args.get("year"), args.get("month")):
+        if month_matches(post.published_at, args["year"], args["month"]):
             return "page", ""
     return "nowhere", (
         "it has the form of this blog's own post addresses, and no post has it: it cannot be "
@@ -248,7 +248,7 @@ def _addresses(listed: list[Listed], shared, unrecorded) -> Iterator[OldAddress]
     posts = {
         row.id: row
         for row in db.session.execute(
-            sa.select(Post.id, Post.title, Post.slug, Post.published_at, Post.status)
+            sa.select(Post.id, Post.title, Post.slug, Post.published_at, Post.status, Post.kind)
         )
     }
     tags = {row.id: row for row in db.session.execute(sa.select(Tag.id, Tag.name, Tag.slug))}

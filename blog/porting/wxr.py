@@ -153,9 +153,9 @@ def _item(item: etree._Element, zone: tzinfo) -> ParsedEntry:
         body_format="breaks",
         comments_open=_text(index, "comment_status") == "open",
     )
-    if post_type != "post":
+    if post_type not in ("post", "page"):
         article = "an" if post_type[:1] in "aeiou" else "a"
-        entry.skip = f"{article} {post_type} (only posts are imported)"
+        entry.skip = f"{article} {post_type} (only posts and pages are imported)"
         if post_type == "attachment" and _text(index, "attachment_url"):
             entry.files.append(_text(index, "attachment_url").strip())
         return entry
@@ -166,6 +166,8 @@ def _item(item: etree._Element, zone: tzinfo) -> ParsedEntry:
         entry.warnings.append(f"line {line}: unknown status {wp_status!r}, imported as a draft")
     elif wp_status in ("private", "pending"):
         entry.warnings.append(f"line {line}: {title!r} was {wp_status}, imported as a draft")
+    if post_type == "page":
+        _page(entry, index, line)
     content = _text(index, "encoded")
     more = _MORE.search(content)
     if more:
@@ -173,7 +175,7 @@ def _item(item: etree._Element, zone: tzinfo) -> ParsedEntry:
     else:
         entry.body = content.strip()
     entry.excerpt = _text(index, "excerpt_encoded").strip()
-    for category in index.get("category", []):
+    for category in index.get("category", []) if entry.kind == "post" else ():
         if (
             category.get("domain") in ("category", "post_tag", None)
             and (category.text or "").strip()
@@ -187,6 +189,17 @@ def _item(item: etree._Element, zone: tzinfo) -> ParsedEntry:
     if entry.date is None and entry.status != "draft":
         entry.skip = "no date, so no address or place in the archive"
     return entry
+
+
+def _page(entry: ParsedEntry, index: dict[str, list[etree._Element]], line: int) -> None:
+    """A WordPress page becomes a page, in the navigation at its menu order as WordPress lists
+    it; pages are not scheduled here (the navigation changes only when the writer saves)."""
+    entry.kind = "page"
+    order = _text(index, "menu_order").strip()
+    entry.nav_order = int(order) if order.lstrip("-").isdigit() and len(order) < 5 else 0
+    if entry.status == "scheduled":
+        entry.status = "draft"
+        entry.warnings.append(f"line {line}: the page {entry.title!r} was scheduled: a draft now")
 
 
 def _comment(entry: ParsedEntry, element: etree._Element, zone: tzinfo) -> None:

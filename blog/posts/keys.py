@@ -24,13 +24,25 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import current_app
 
+from blog import site
 from blog.discussion import SETTING_KEY, stored_discussion
-from blog.models import VISIBLE_STATUSES, Post, Setting, Tag, User, UTCDateTime, post_tags, utcnow
+from blog.models import (
+    VISIBLE_STATUSES,
+    Post,
+    PostKind,
+    Setting,
+    Tag,
+    User,
+    UTCDateTime,
+    post_tags,
+    utcnow,
+)
 from blog.prepared import Prepared
 
 # Settings (Setting rows) whose stored values every page shows: part of every page key. The
-# site's own settings belong here once they live in the database.
-SITE_SETTINGS: tuple[str, ...] = ()
+# site's title, tagline, language, author and time zone (dates, and which month a post is in),
+# and the pages listed in the navigation.
+SITE_SETTINGS: tuple[str, ...] = (site.SETTING_KEY, site.NAVIGATION_KEY)
 # ... and those only the post page shows (the discussion: when comments close).
 POST_PAGE_SETTINGS = (*SITE_SETTINGS, SETTING_KEY)
 # A tag with this many posts is always read by walking all posts newest first (see tagged()).
@@ -51,10 +63,15 @@ def _neighbour(older: bool) -> sa.ScalarSelect:
     other = so.aliased(Post)
     place, mine = sa.tuple_(other.published_at, other.id), sa.tuple_(Post.published_at, Post.id)
     if older:
-        where = [other.status.in_(VISIBLE_STATUSES), place < mine]
+        where = [other.kind == PostKind.POST, other.status.in_(VISIBLE_STATUSES), place < mine]
         order = (other.published_at.desc(), other.id.desc())
     else:
-        where = [other.status.in_(VISIBLE_STATUSES), other.published_at <= _NOW, place > mine]
+        where = [
+            other.kind == PostKind.POST,
+            other.status.in_(VISIBLE_STATUSES),
+            other.published_at <= _NOW,
+            place > mine,
+        ]
         order = (other.published_at.asc(), other.id.asc())
     text = sa.cast(other.id, sa.Text) + ":" + sa.cast(other.revision, sa.Text)
     text = text + ":" + sa.cast(other.created_at, sa.Text)
@@ -108,9 +125,10 @@ def post_page(year: int, month: int, slug: str) -> PostPageKey | None:
         return None
     published, comments_open, *rest = rows[0]
     published_at = datetime.fromisoformat(published).replace(tzinfo=UTC)
-    if (published_at.year, published_at.month) != (year, month):
-        return None
-    discussion = rest[-1]
+    *_, site_text, _navigation, discussion = rest
+    local = published_at.astimezone(site.zone_of(site_text))
+    if (local.year, local.month) != (year, month):
+        return None  # the view asks get_public_post: moved to the blog's month, or 404
     is_open = bool(comments_open) and not _closed_by_age(published_at, discussion, now)
     return PostPageKey((published, *rest, is_open), is_open)
 

@@ -8,7 +8,7 @@ render (blog.pagecache). Readers with cookies get the page rendered for them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 from flask import (
@@ -26,11 +26,15 @@ from werkzeug.http import is_resource_modified
 from blog import pagecache, readers, sitemaps
 from blog.bounds import page_number
 from blog.extensions import db
+from blog.htmx import is_htmx
 from blog.models import Post, Tag
 from blog.permalinks import POST_PATH, get_public_post
 from blog.porting.legacy import redirect_legacy
 from blog.posts import keys
 from blog.posts.page import render_post_page
+from blog.search.engine import search as search_posts
+from blog.search.query import parse as parse_query
+from blog.site import site
 
 bp = Blueprint("posts", __name__)
 # An imported post's old address (one no route answers) leads to the post.
@@ -38,11 +42,13 @@ bp.before_app_request(redirect_legacy)
 
 
 def _month_range(year: int, month: int | None) -> tuple[datetime, datetime]:
+    """Return the start and end of a year or a month on the blog's clock (its time zone)."""
+    zone = site().zone
     if month is None:
-        return datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
+        return datetime(year, 1, 1, tzinfo=zone), datetime(year + 1, 1, 1, tzinfo=zone)
     if month == 12:
-        return datetime(year, 12, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
-    return datetime(year, month, 1, tzinfo=UTC), datetime(year, month + 1, 1, tzinfo=UTC)
+        return datetime(year, 12, 1, tzinfo=zone), datetime(year + 1, 1, 1, tzinfo=zone)
+    return datetime(year, month, 1, tzinfo=zone), datetime(year, month + 1, 1, tzinfo=zone)
 
 
 @dataclass
@@ -51,13 +57,13 @@ class Window:
 
     Pagination's COUNT(*) reads every matching index entry: at 100,000 posts it cost more than
     the rest of the home page. Fetching one row more than a page tells whether there is a next
-    one; the template shows "Page N" without "of M" (total and pages are None).
+    one; the template shows "Page N" without "of M" (pages is None). Search counts its
+    results in its own statement (blog/search/engine.py).
     """
 
     items: list[Post]
     page: int
     has_next: bool
-    total: int | None = None  # counted only where the page says how many (search)
     pages: None = None
 
     @property
@@ -73,18 +79,14 @@ class Window:
         return self.page + 1
 
 
-def _window(select: sa.Select, count: bool = False) -> Window:
-    """Return the page of select asked for in ?page=N (and the total if count); 404 past the end."""
+def _window(select: sa.Select) -> Window:
+    """Return the page of select asked for in ?page=N; 404 past the end."""
     page = page_number()
     per_page = current_app.config["POSTS_PER_PAGE"]
     rows = db.session.scalars(select.limit(per_page + 1).offset((page - 1) * per_page)).all()
     if page > 1 and not rows:
         abort(404)
-    total = None
-    if count:
-        counted = select.order_by(None).with_only_columns(sa.func.count(Post.id))
-        total = db.session.scalar(counted)
-    return Window(list(rows[:per_page]), page, len(rows) > per_page, total)
+    return Window(list(rows[:per_page]), page, len(rows) > per_page)
 
 
 def _listing(kind: str, key: keys.ListingKey | None, render):
@@ -114,17 +116,17 @@ def detail(year: int, month: int, slug: str):
     if replying or not readers.is_anonymous():
         # For this reader alone: their name in the form, their held comments, the form open
         # under the comment they answer (with a stamp of now), the writer's bar.
-        page = render_post_page(get_public_post(year, month, slug))
+        page = render_post_page(get_public_post(slug, year, month))
         return readers.mark_personal(make_response(page))
     key = keys.post_page(year, month, slug)
     if key is None:
-        get_public_post(year, month, slug)  # 410 for a deleted post, else 404
+        get_public_post(slug, year, month)  # 410 for a deleted post, else 404
         abort(404)
     return pagecache.shared(
         "post",
         key.key,
         lambda: render_post_page(
-            get_public_post(year, month, slug), shared=True, is_open=key.is_open
+            get_public_post(slug, year, month), shared=True, is_open=key.is_open
         ),
     )
 
@@ -174,27 +176,31 @@ def tag(tag: str):
 
 @bp.route("/search")
 def search():
-    """Find published posts whose title or body contains every word of the query."""
-    query = request.args.get("q", "").strip()
+    """Find published posts and pages by their words, best first, with the words marked.
+
+    htmx (the search page's box, as the reader types) gets the results alone; the same URL
+    without JavaScript, or on a history restore, gets the whole page.
+    """
+    text = request.args.get("q", "").strip()
     limit = current_app.config["SEARCH_QUERY_MAX_LENGTH"]
-    if len(query) > limit:
-        error = (
-            f"Your search is {len(query)} characters long; the limit is {limit}. "
+    context = {"query": text, "parsed": None, "results": None, "error": ""}
+    status = 200
+    if len(text) > limit:
+        context["error"] = (
+            f"Your search is {len(text)} characters long; the limit is {limit}. "
             "Search for fewer or shorter words."
         )
-        return render_template("posts/search.html", page=None, query=query, error=error), 422
-    page = None
-    if query:
-        select = Post.published()
-        for word in query.split()[:10]:
-            pattern = "%" + word.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
-            select = select.where(
-                sa.or_(
-                    Post.title.ilike(pattern, escape="\\"), Post.body.ilike(pattern, escape="\\")
-                )
-            )
-        page = _window(select, count=True)
-    return render_template("posts/search.html", page=page, query=query)
+        status = 422
+    else:
+        parsed = context["parsed"] = parse_query(text)
+        if parsed.groups:
+            page = page_number()
+            results = search_posts(parsed, page, current_app.config["POSTS_PER_PAGE"])
+            if page > 1 and not results.items:
+                abort(404)
+            context["results"] = results
+    template = "posts/_search_live.html" if is_htmx() else "posts/search.html"
+    return render_template(template, **context), status
 
 
 @bp.route("/robots.txt")

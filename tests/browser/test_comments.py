@@ -8,6 +8,7 @@ import pytest
 from flask import request
 
 from tests.helpers import factories
+from tests.helpers.browser import wait_until
 from tests.helpers.config import base_config
 from tests.helpers.database import comments
 
@@ -185,8 +186,8 @@ def test_a_network_failure_says_so_and_keeps_the_text(app, page, post_page):
         ),
     )
     page.click("#comment-submit")
-    page.wait_for_function(
-        "document.getElementById('comment-form-alert').textContent.includes('could not save')"
+    wait_until(
+        page, "document.getElementById('comment-form-alert').textContent.includes('could not save')"
     )
     assert page.input_value("#comment-body") == "Words that must survive."
     assert "boom" not in page.inner_text("#comments")

@@ -1,7 +1,10 @@
-"""Factories: a writer, a post, a comment, the discussion settings, made through the blog's
-own write paths; and the URLs of a post, built as the pages build them.
+"""Factories: a writer, a post, a page, a comment, the discussion settings, made through the
+blog's own write paths; and the URLs of a post, built as the pages build them.
 
-Each opens its own app context, commits, and returns the row loaded and detached: its columns
+Each opens its own app context, writes in a transaction that takes SQLite's write lock up front
+(as a command or a form post does: a factory reads, then writes, and another process committing
+in between, such as a running worker's heartbeat, would otherwise fail its write at once with
+"database is locked"), commits, and returns the row loaded and detached: its columns
 (id, slug, published_at...) read without a session, and a test uses them to build URLs. To
 change a row later, open `with app.app_context():` and read it again by id.
 """
@@ -16,8 +19,8 @@ from flask import Flask
 from blog.comments import store
 from blog.content import save_post
 from blog.discussion import DiscussionSettings
-from blog.extensions import db
-from blog.models import Comment, CommentStatus, Post, PostStatus, User, utcnow
+from blog.extensions import db, write_transaction
+from blog.models import Comment, CommentStatus, Post, PostKind, PostStatus, User, utcnow
 from blog.permalinks import post_url
 
 PASSWORD = "a long walk by the sea"
@@ -38,11 +41,12 @@ def writer(
 ) -> User:
     """Return the account username (created with password if missing)."""
     with app.app_context():
-        user = db.session.scalar(sa.select(User).where(User.username == username))
-        if user is None:
-            user = User(username=username, display_name=display_name)
-            user.set_password(password)
-            db.session.add(user)
+        with write_transaction():
+            user = db.session.scalar(sa.select(User).where(User.username == username))
+            if user is None:
+                user = User(username=username, display_name=display_name)
+                user.set_password(password)
+                db.session.add(user)
         return _detached(user)
 
 
@@ -58,25 +62,47 @@ def post(
     comments_open: bool = True,
     slug: str = "",
     excerpt: str = "",
+    kind: str = PostKind.POST,
+    nav_order: int | None = None,
 ) -> Post:
     """Publish (or save as status says) a post, by default dated yesterday and open to comments."""
     user = writer(app, author)
     if published_at is None and status != PostStatus.DRAFT:
         published_at = utcnow() - timedelta(days=1)
     with app.app_context():
-        row = save_post(
-            Post(),
-            title=title,
-            body=body,
-            author_id=user.id,
-            tags=tags or [],
-            status=status,
-            published_at=published_at,
-            slug=slug,
-            excerpt=excerpt,
-            comments_open=comments_open,
-        )
+        with write_transaction():
+            row = save_post(
+                Post(),
+                title=title,
+                body=body,
+                author_id=user.id,
+                tags=tags or [],
+                status=status,
+                published_at=published_at,
+                slug=slug,
+                excerpt=excerpt,
+                comments_open=comments_open,
+                kind=kind,
+                nav_order=nav_order,
+            )
         return _detached(row)
+
+
+def page(
+    app: Flask,
+    title: str = "About",
+    body: str = "Who writes here, and why.",
+    *,
+    status: str = PostStatus.PUBLISHED,
+    nav_order: int | None = None,
+    comments_open: bool = False,
+    **fields,
+) -> Post:
+    """Publish (or save as a draft) a page at /<slug>/, as the editor's New page does: dated
+    now, comments off unless asked, in the navigation when nav_order is a number."""
+    published_at = utcnow() if status != PostStatus.DRAFT else None
+    return post(app, title, body, status=status, published_at=published_at, kind=PostKind.PAGE,
+                nav_order=nav_order, comments_open=comments_open, **fields)  # fmt: skip
 
 
 def comment(
@@ -91,27 +117,27 @@ def comment(
 ) -> Comment:
     """Add a comment to the post on through blog.comments.store (counts and revision kept)."""
     with app.app_context():
-        row = store.add_comment(
-            db.session.get(Post, on.id),
-            author_name=author_name,
-            body=body,
-            status=status,
-            parent=db.session.get(Comment, parent.id) if parent is not None else None,
-            **fields,
-        )
+        with write_transaction():
+            row = store.add_comment(
+                db.session.get(Post, on.id),
+                author_name=author_name,
+                body=body,
+                status=status,
+                parent=db.session.get(Comment, parent.id) if parent is not None else None,
+                **fields,
+            )
         return _detached(row)
 
 
 def discussion(app: Flask, **changes) -> DiscussionSettings:
     """Change the discussion settings as the back office does (the others kept); return them."""
-    with app.app_context():
+    with app.app_context(), write_transaction():
         settings = DiscussionSettings.load()
         for key, value in changes.items():
             assert hasattr(settings, key), key
             setattr(settings, key, value)
         settings.save()
-        db.session.commit()
-        return settings
+    return settings
 
 
 def newest_post(app: Flask) -> Post:
@@ -123,7 +149,10 @@ def newest_post(app: Flask) -> Post:
 
 
 def path_of(post: Post) -> str:
-    """Return the permalink path of a published post."""
+    """Return the permalink path of a published post (in UTC, the blog's default clock), or
+    of a page."""
+    if post.kind == PostKind.PAGE:
+        return f"/{post.slug}/"
     return f"/{post.published_at:%Y/%m}/{post.slug}/"
 
 

@@ -14,7 +14,7 @@ from flask import Flask
 from werkzeug.routing import IntegerConverter, Rule
 
 from blog.extensions import db
-from blog.models import Comment, Post
+from blog.models import Comment, Post, PostKind
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -28,7 +28,9 @@ def rule_urls(
     for rule in rules:
         args = {}
         for name in rule.arguments - set(rule.defaults or ()):
-            if name in values:
+            if name == "slug" and "year" not in rule.arguments and "page_slug" in values:
+                args[name] = values["page_slug"]  # /<slug>/...: a page's address
+            elif name in values:
                 args[name] = values[name]
             elif isinstance(rule._converters.get(name), IntegerConverter):
                 args[name] = 1
@@ -53,10 +55,14 @@ def admin_rules(app: Flask) -> list[Rule]:
 
 
 def post_values(app: Flask, post: Post) -> dict[str, object]:
-    """Return URL argument values pointing at post: its date, slug, first tag, ids, a comment."""
+    """Return URL argument values pointing at post: its date, slug, first tag, ids, a comment,
+    and a published page's slug (page_slug) when there is one."""
     with app.app_context():
         comment = db.session.scalar(
             sa.select(Comment.id).where(Comment.post_id == post.id).limit(1)
+        )
+        page = db.session.scalar(
+            sa.select(Post.slug).where(Post.kind == PostKind.PAGE, Post.visible_filter()).limit(1)
         )
     return {
         "year": post.published_at.year,
@@ -66,6 +72,7 @@ def post_values(app: Flask, post: Post) -> dict[str, object]:
         "id": post.id,
         "post_id": post.id,
         "comment_id": comment or 1,
+        **({"page_slug": page} if page else {}),
     }
 
 

@@ -10,6 +10,7 @@ test_comment_xss.py runs it on every page that shows a comment.
 from __future__ import annotations
 
 import functools
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -106,6 +107,22 @@ def _our_hooks(attrs: dict[str, str]) -> bool:
     return bool(attrs.get("id") or classes)
 
 
+def json_ld_block(element, root) -> bool:
+    """True for the sharing metadata's data block: <script type="application/ld+json"> right
+    in the head of root, no src, holding one JSON object. Browsers never run it (and the CSP
+    does not apply); text that broke out of it would fail to parse or leave another element."""
+    attrs = {k.split("}")[-1].lower(): v for k, v in element.attrib.items()}
+    if set(attrs) != {"type"} or attrs["type"] != "application/ld+json":
+        return False
+    head = next((e for e in root.iter() if _local(e.tag) == "head"), None)
+    if head is None or not any(child is element for child in head):
+        return False
+    try:
+        return isinstance(json.loads(element.text or ""), dict)
+    except ValueError:
+        return False
+
+
 def executable_content(html, static_prefix: str = "/static/") -> list[str]:
     """Return what in a page could run code or load foreign content; [] for a clean page."""
     problems: list[str] = []
@@ -123,7 +140,7 @@ def executable_content(html, static_prefix: str = "/static/") -> list[str]:
             continue
         if tag in FORBIDDEN_ELEMENTS or "}" in str(element.tag):
             problems.append(f"forbidden element {where}")
-        if tag == "script":
+        if tag == "script" and not json_ld_block(element, root):
             src = attrs.get("src", "")
             if not src.startswith(static_prefix) or (element.text or "").strip():
                 problems.append(f"script not from our static files: {where} src={src!r}")

@@ -34,6 +34,8 @@ def test_policy_is_the_strict_one():
         "/static/vendor/htmx-2.0.11/htmx.min.js",
         "/robots.txt",
         "/sitemap.xml",
+        "/sitemap-pages-1.xml",
+        "/about/",  # a page (the demo's About)
         "/no-such-page/",
         "/search?q=" + "x" * 500,
     ],

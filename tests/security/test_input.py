@@ -46,6 +46,8 @@ HOSTILE_PARTS = [
         "/2026/11/{}/",
         "/{}/",
         "/{}",
+        "/about/comments?after={}",  # a page's comment poll
+        "/{}/comments.atom",  # a page's comment feed
         "/sitemap.xml?{}={}",
     ],
 )
@@ -214,10 +216,13 @@ def test_sql_metacharacters_stored_found_and_shown_verbatim(app, client):
     for query in ("Robert'); DROP", "DROP TABLE post;--", "' OR '1'='1", '"; DELETE'):
         response = client.get("/search?q=" + quote(query))
         assert response.status_code == 200, query
-        titles = [a.text for a in parse(response.data).iter("a") if a.text == SQL_TITLE]
+        # The title's link, its matched words marked: <mark>Robert</mark>'); <mark>DROP</mark>…
+        links = parse(response.data).iter("a")
+        titles = [a for a in links if "".join(a.itertext()) == SQL_TITLE]
         assert titles, f"{query!r} did not find the post"
         assert "1 post found" in main_text(response.data)
-    assert SQL_TITLE.replace("'", "&#39;") in client.get("/search?q=Robert").text
+    # Escaped as text, around the marked word.
+    assert "<mark>Robert</mark>&#39;); DROP TABLE post;--" in client.get("/search?q=Robert").text
 
     detail = parse(client.get(f"/{post.published_at:%Y/%m}/{post.slug}/").data)
     assert detail.find(".//h1").text == SQL_TITLE
@@ -227,14 +232,20 @@ def test_sql_metacharacters_stored_found_and_shown_verbatim(app, client):
     assert count(app, Tag) == 2
 
 
-def test_like_wildcards_are_literal(app, client):
+def test_wildcards_are_never_wildcards(app, client):
+    """Search is full-text: words match words. LIKE's % and _ and FTS5's * are punctuation, never
+    "anything"; a query of punctuation alone asks for a word instead of matching everything."""
     _publish(app, "Interest at 100% today")
     _publish(app, "Snake_case names")
     _publish(app, "Nothing special")
-    cases = {"%": 1, "100%": 1, "_": 1, "e_c": 1, "\\": 0, "%_%": 0}
+    cases = {"100%": 1, "snake_case": 1, "snake": 1, "e_c": 0, "Inter*": 0, "s%": 0, "_": None}
+    cases |= {"%": None, "\\": None, "%_%": None, "*": None}
     for query, expected in cases.items():
         text = main_text(client.get("/search?q=" + quote(query)).data)
-        found = f"{expected} post found" if expected else "No post matches"
+        if expected is None:
+            found = "Type a word or two"
+        else:
+            found = f"{expected} post found" if expected else "No post matches"
         assert found in text, (query, text)
 
 

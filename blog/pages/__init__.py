@@ -1,0 +1,1 @@
+"""Pages: About, Colophon, Contact, at /<slug>/, undated, listed in the site's navigation."""

@@ -1,0 +1,1 @@
+"""Full-text search: what a reader types, the two engines' indexes, ranking and snippets."""
