@@ -1,8 +1,9 @@
 """htmx requests: tell a partial swap from a full page load, and answer each the right way.
 
 One helper per idiom: is_htmx() decides fragment or page (and marks the response as varying
-on HX-Request, so no cache hands a fragment to a page load); partial_or_page() renders the
-one that fits; retarget() sends a 4xx meant for the reader to the element that shows it.
+on HX-Request and HX-History-Restore-Request, so no cache hands a fragment to a page load);
+partial_or_page() renders the one that fits; retarget() sends a 4xx meant for the reader to
+the element that shows it.
 """
 
 from __future__ import annotations
@@ -38,9 +39,12 @@ def retarget(response: Response, target: str, swap: str = "outerHTML") -> Respon
 
 
 def _vary(response: Response) -> Response:
-    """Add Vary: HX-Request to every response whose view asked whether htmx made the request."""
+    """Mark every response whose view asked whether htmx made the request as varying on the
+    two headers is_htmx() reads: a history restore sends HX-Request too, and a browser that
+    kept the fragment for that URL would hand it back as the whole page (Back after a live
+    search showed the bare results)."""
     if g.get("varies_on_htmx"):
-        response.vary.add("HX-Request")
+        response.vary.update(("HX-Request", "HX-History-Restore-Request"))
     return response
 
 

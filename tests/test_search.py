@@ -151,6 +151,7 @@ def test_htmx_gets_the_results_alone(client, corpus, hx):
     response = client.get("/search?q=moss", headers=hx)
     assert response.status_code == 200
     assert "HX-Request" in response.headers["Vary"]
+    assert "HX-History-Restore-Request" in response.headers["Vary"]  # Back: the whole page
     body = response.get_data(as_text=True)
     assert "<html" not in body and "<form" not in body
     doc = parse(body)
