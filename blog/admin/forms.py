@@ -220,4 +220,13 @@ class DiscussionForm(FlaskForm):
     refuse_duplicates = BooleanField(
         "Refuse the same comment twice on a post from the same person within a day",
     )
+    edit_minutes = IntegerField(
+        "Readers may edit or delete their comment for (minutes)",
+        # Left empty (or sent by a form from before it existed): the setting stays as it is.
+        validators=[Optional(), NumberRange(min=0, max=10_080)],
+        description=(
+            "After posting, from the same browser only; you can always edit or delete any "
+            "comment here. 0 turns it off."
+        ),
+    )
     submit = SubmitField("Save settings")

@@ -481,6 +481,8 @@ def reply(comment_id: int):
 
 
 SPAM_SETTINGS = ("honeypot", "min_seconds", "flood_seconds", "hourly_limit", "refuse_duplicates")
+# Settings the form shows and saves as they are (the spam defences, the edit window).
+PLAIN_SETTINGS = (*SPAM_SETTINGS, "edit_minutes")
 
 
 @bp.route("/admin/settings", methods=["GET", "POST"])
@@ -493,15 +495,17 @@ def settings():
         form.close_after_days.data = current.close_after_days
         form.max_links.data = current.max_links
         form.blocklist.data = "\n".join(current.blocklist)
-        for name in SPAM_SETTINGS:
+        for name in PLAIN_SETTINGS:
             getattr(form, name).data = getattr(current, name)
     elif form.validate_on_submit():
+        if form.edit_minutes.data is None:
+            form.edit_minutes.data = current.edit_minutes
         DiscussionSettings(
             moderation=form.moderation.data,
             close_after_days=form.close_after_days.data,
             max_links=form.max_links.data,
             blocklist=parse_blocklist(form.blocklist.data or ""),
-            **{name: getattr(form, name).data for name in SPAM_SETTINGS},
+            **{name: getattr(form, name).data for name in PLAIN_SETTINGS},
         ).save()
         db.session.commit()
         flash("Discussion settings saved.")

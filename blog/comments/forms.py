@@ -112,3 +112,25 @@ class CommentForm(FlaskForm):
         "Leave this field empty: it is a trap for robots", id="comment-subject", filters=[_strip]
     )
     issued = HiddenField(id="comment-issued")
+
+
+class EditCommentForm(FlaskForm):
+    """One's own comment, changed or deleted within the edit window (blog.comments.views.edit)."""
+
+    body = TextAreaField(
+        "Your comment",
+        filters=[_newlines],
+        validators=[
+            DataRequired("Write something, or delete the comment instead."),
+            Length(
+                max=BODY_MAX,
+                message=f"Comments are limited to {BODY_MAX:,} characters; please shorten yours.",
+            ),
+        ],
+    )
+    # Which button: "save" (the default) or "delete".
+    action = HiddenField()
+
+    @property
+    def deleting(self) -> bool:
+        return self.action.data == "delete"
