@@ -172,6 +172,20 @@ class ReplyForm(FlaskForm):
     submit = SubmitField("Reply")
 
 
+class CommentTextForm(FlaskForm):
+    """The writer's change to any comment's text (kept in the comment's own format)."""
+
+    body = TextAreaField(
+        "Comment",
+        validators=[
+            DataRequired(message="A comment needs some text; delete it instead."),
+            Length(max=10_000),
+        ],
+        description="Saved as written: Markdown for comments posted with it, else plain text.",
+    )
+    submit = SubmitField("Save")
+
+
 class DiscussionForm(FlaskForm):
     moderation = RadioField(
         "New comments",

@@ -24,6 +24,7 @@ from blog.admin import auth
 from blog.admin.forms import (
     ActionForm,
     BulkForm,
+    CommentTextForm,
     DiscussionForm,
     LoginForm,
     PostForm,
@@ -37,7 +38,7 @@ from blog.discussion import DiscussionSettings, parse_blocklist
 from blog.extensions import db, limiter, login_manager
 from blog.htmx import is_htmx
 from blog.markdown import render_markdown
-from blog.models import Comment, CommentStatus, Post, PostStatus, utcnow
+from blog.models import Comment, CommentFormat, CommentStatus, Post, PostStatus, utcnow
 
 bp = Blueprint("admin", __name__)
 
@@ -428,6 +429,24 @@ def delete_comment(comment_id: int):
     return redirect(_back_to_queue(), code=303)
 
 
+@bp.route("/admin/comments/<int:comment_id>/edit", methods=["GET", "POST"])
+def edit_comment(comment_id: int):
+    """Change any comment's text, at any time (the writer's edit: no window, no spam check)."""
+    comment = db.get_or_404(Comment, comment_id)
+    if comment.status == CommentStatus.DELETED:
+        abort(404)
+    form = CommentTextForm()
+    if request.method == "GET":
+        form.body.data = comment.body
+    elif form.validate_on_submit():
+        store.edit(comment, form.body.data)
+        db.session.commit()
+        flash("Comment saved.")
+        return redirect(url_for("admin.comments", status=comment.status), code=303)
+    status = 422 if form.is_submitted() else 200
+    return render_template("admin/edit_comment.html", comment=comment, form=form), status
+
+
 @bp.route("/admin/comments/bulk", methods=["POST"])
 def bulk():
     """Approve, mark as spam or delete every selected comment at once."""
@@ -472,6 +491,7 @@ def reply(comment_id: int):
         user_id=current_user.id,
         status=CommentStatus.APPROVED,
         ip=request.remote_addr or "",
+        format=CommentFormat.MARKDOWN,
     )
     db.session.commit()
     return _moderated(comment, "Reply published.")
