@@ -320,8 +320,8 @@ def edit(year: int, month: int, slug: str, comment_id: int):
         return _edit_form(post, comment, form, 422)
     status, reason = spam.assess_edit(post, comment, form.body.data, request)
     store.edit(comment, form.body.data, status=status, reason=reason)
-    db.session.commit()
     held = comment.status != CommentStatus.APPROVED
+    db.session.commit()
     if is_htmx():
         response = _comment_again(post, comment, status=SAVED_HELD if held else SAVED)
     else:
