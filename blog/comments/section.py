@@ -213,13 +213,13 @@ def comment_listing(
     """
     replying = form is not None and bool(form.parent_id.data)
     editable = frozenset() if shared else editable_ids(post)
-    shared = shared or (not replying and not held_ids() and not editable)
+    shared = shared or (not replying and not held_ids())
     if is_open is None:
         is_open = spam.comments_open(post)
     key = (post.id, post.revision, is_open, request.script_root)
     cache = app_cache("comment_listing_cache", "COMMENTS_CACHE_SIZE")
     if shared and (listing := cache.get(key)) is not None:
-        return listing
+        return _with_edit_links(listing, post, editable)
     threads = thread(visible_comments(post))
     html = render_template(
         "comments/_list.html",
@@ -229,12 +229,32 @@ def comment_listing(
         is_open=is_open,
         alert=alert,
         preview=preview,
-        editable=editable,
+        editable=frozenset() if shared else editable,
     )
     listing = Listing(Markup(html), last_comment_id(threads))
     if shared:
         cache.put(key, listing)
+        return _with_edit_links(listing, post, editable)
     return listing
+
+
+def _with_edit_links(listing: Listing, post: Post, editable: frozenset[int]) -> Listing:
+    """Return the shared list with "Edit" on this reader's own comments.
+
+    The author of a comment may edit it for the whole edit window; rendering the list for them
+    alone all that time cost 24 ms a page at 200 comments, against 4 for the cached list. The
+    link goes at the end of its comment's header: the first </header> after the comment's id
+    (what a reader wrote comes after the header, escaped, and cannot hold that tag).
+    """
+    html = str(listing.html)
+    for comment_id in sorted(editable, reverse=True):
+        start = html.find(f'<article id="comment-{comment_id}" ')
+        end = html.find("</header>", start) if start >= 0 else -1
+        if end < 0:
+            continue  # not in this list (held, or from another post)
+        link = render_template("comments/_edit_link.html", post=post, comment_id=comment_id)
+        html = f"{html[:end]}{link}\n  {html[end:]}"
+    return Listing(Markup(html), listing.last_id) if editable else listing
 
 
 def visible_comments(post: Post) -> list[Comment]:
