@@ -6,7 +6,11 @@ each test client is one browser. Times are moved by writing created_at in the da
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -17,6 +21,7 @@ from blog.discussion import DiscussionSettings
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, Post, utcnow
 from blog.readers import MINE_COOKIE
+from tests.conftest import require
 from tests.helpers import factories
 from tests.helpers.auth import login
 from tests.helpers.html import csrf_token, parse, text
@@ -401,3 +406,40 @@ def test_the_writer_edits_any_comment_any_time_from_the_back_office(app, client,
     assert refused.status_code == 422
     no_token = client.post(f"/admin/comments/{old.id}/edit", data={"body": "x"})
     assert no_token.status_code == 400
+
+
+# --- Valid HTML ---------------------------------------------------------------------------------
+
+VNU = Path(__file__).resolve().parent.parent / "node_modules/vnu-jar/build/dist/vnu.jar"
+
+
+def test_the_pages_and_fragments_of_editing_are_valid_html(app, client, post, tmp_path):
+    """The author's page with Edit, the edit page, the refusal, a preview page (Nu checker)."""
+    require(shutil.which("java") is not None, "Java (Nu Html Checker)", "default-jre-headless")
+    require(VNU.exists(), "vnu.jar (run `npm ci`)", "npm")
+    mine = post_comment(client, post, "Valid *markup*\n\n- a\n- b\n\n```\ncode\n```")
+    factories.comment(app, post, "An answer.", parent=row(app, mine))
+    pages = {
+        "author": client.get(factories.path_of(post)),
+        "edit": client.get(edit_url(post, mine)),
+        "refused": app.test_client().get(edit_url(post, mine)),
+        "preview": client.post(
+            factories.path_of(post) + "comments/preview", data={"author_name": "A", "body": "*x*"}
+        ),
+    }
+    client.post(edit_url(post, mine), data={"action": "delete"})
+    pages["placeholder"] = client.get(factories.path_of(post))
+    files = []
+    for name, response in pages.items():
+        assert response.status_code in (200, 403), name
+        path = tmp_path / f"{name}.html"
+        path.write_bytes(response.get_data())
+        files.append(str(path))
+    result = subprocess.run(
+        ["java", "-jar", str(VNU), "--format", "json", "--errors-only", *files],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    messages = json.loads(result.stderr or '{"messages": []}')["messages"]
+    assert [(m.get("url", "").rsplit("/", 1)[-1], m["message"]) for m in messages] == []
