@@ -193,10 +193,16 @@ def edit(comment: Comment, body: str, status: str | None = None, reason: str = "
     comment.body = body
     comment.body_html = render_comment(body, comment.format)
     comment.edited_at = utcnow()
-    if status is not None and _SEVERITY.get(status, 0) > _SEVERITY.get(comment.status, 0):
+    held = status is not None and _SEVERITY.get(status, 0) > _SEVERITY.get(comment.status, 0)
+    if held:
         comment.status = status
         comment.reason = reason[:200]
     _changed({comment.post})
+    if held:
+        # Held again: the writer hears of it as of a held new comment (once per comment, by the
+        # job's key). An edit is never news to readers: "mail.comment" is recorded once per
+        # comment, at its first approval, so approving the edit later sends nothing again.
+        mail.status_changed([comment])
 
 
 def update_from_source(
