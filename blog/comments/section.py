@@ -413,6 +413,10 @@ TOO_LATE = (
     "minutes after posting. If it needs changing, ask the writer."
 )
 EDITING_OFF = "Comments cannot be edited on this blog. If yours needs changing, ask the writer."
+FROM_ELSEWHERE = (
+    "This reply was written on another site: it changes when its page there changes "
+    "(and is sent again)."
+)
 
 
 def mine_ids() -> list[int]:
@@ -442,6 +446,11 @@ def _minutes(window: timedelta) -> int:
 
 def edit_refusal(comment: Comment) -> str | None:
     """Return why this reader may not edit or delete comment now, or None when they may."""
+    if comment.source_url:
+        # A webmention reply is its source's: blog.webmention updates it from there. No
+        # reader's cookie can name it (only posting the form adds an id), but that is the
+        # cookie's rule, and this one should not rest on it.
+        return FROM_ELSEWHERE
     window = edit_window()
     if window <= timedelta(0):
         return EDITING_OFF
@@ -472,6 +481,7 @@ def editable_ids(post: Post) -> frozenset[int]:
                 Comment.id.in_(mine),
                 Comment.post_id == post.id,
                 Comment.status != CommentStatus.DELETED,
+                Comment.source_url == "",
                 Comment.created_at > utcnow() - window,
             )
         )
