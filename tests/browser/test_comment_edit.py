@@ -4,6 +4,7 @@ and the same reader without JavaScript."""
 from __future__ import annotations
 
 import sqlalchemy as sa
+from playwright.sync_api import expect
 
 from blog.extensions import db
 from blog.models import Comment
@@ -38,8 +39,10 @@ def test_preview_post_edit_save_and_delete_in_place(app, live_server, page):
     edit = page.locator(f"#comment-{mine.id} .comment-edit-link")
     edit.click()
     box = page.locator(f"#comment-edit-body-{mine.id}")
-    box.wait_for()
-    assert page.evaluate("document.activeElement.id") == f"comment-edit-body-{mine.id}"
+    # Focused by static/js/comments.js on htmx:afterSettle, which comes after the swap shows the
+    # box (htmx's settle delay): wait for it (expect polls; wait_for_function's string needs
+    # eval, which the CSP refuses).
+    expect(box).to_be_focused()
     box.fill("Some *emphasis* and a typo **here**.")
     page.click(f"#comment-{mine.id} button[value='save']")
     page.locator(f"#comment-{mine.id} .comment-body strong").wait_for()
