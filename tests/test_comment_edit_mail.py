@@ -21,7 +21,7 @@ from tests.helpers import factories
 from tests.helpers.auth import login
 from tests.helpers.comments import send_comment
 from tests.helpers.html import csrf_token, form_fields, parse
-from tests.helpers.mail import confirm, drain
+from tests.helpers.mail import confirm, drain, mail_config
 from tests.helpers.smtp import SMTPServer
 
 
@@ -34,13 +34,8 @@ def smtp():
 
 @pytest.fixture
 def app_config(app_config, smtp, tmp_path):
-    return {
-        **app_config,
-        **smtp.config(),
-        "SERVER_NAME": "localhost",
-        "JOBS_STORAGE_URL": f"sqlite:///{tmp_path / 'queue.sqlite'}",
-        "MAIL_DEFAULT_SENDER": "Field Notes <blog@example.org>",
-    }
+    sender = {"MAIL_DEFAULT_SENDER": "Field Notes <blog@example.org>"}
+    return {**app_config, **mail_config(smtp, tmp_path, **sender)}
 
 
 @pytest.fixture
