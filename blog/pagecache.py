@@ -17,6 +17,8 @@ logged in must not show its copy from before.
 Every other HTML page is marked here after its view ran: private for a reader with cookies of
 ours (blog.readers), and for anonymous readers, a 200 or 404 gets an ETag hashed from its body
 and the same shared lifetime (search results, error pages: a version is not worth a query).
+blog.sessions runs after this and turns every response to the logged-in writer (and the back
+office) into no-store; it never touches a shared page, whose request carries no login cookie.
 """
 
 from __future__ import annotations
