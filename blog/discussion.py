@@ -60,6 +60,8 @@ class DiscussionSettings:
     hourly_limit: int = 20
     # Refuse the same text on the same post from the same person within a day.
     refuse_duplicates: bool = True
+    # A reader may edit or delete their comment for this many minutes after posting; 0 off.
+    edit_minutes: int = 15
 
     @classmethod
     def load(cls) -> DiscussionSettings:
@@ -114,6 +116,7 @@ class DiscussionSettings:
             flood_seconds=_non_negative(stored.get("flood_seconds"), defaults.flood_seconds),
             hourly_limit=_non_negative(stored.get("hourly_limit"), defaults.hourly_limit),
             refuse_duplicates=bool(stored.get("refuse_duplicates", defaults.refuse_duplicates)),
+            edit_minutes=_non_negative(stored.get("edit_minutes"), defaults.edit_minutes),
         )
 
     def save(self) -> None:
@@ -221,6 +224,11 @@ def moderation_verdict(
         if trusted is False:
             return CommentStatus.PENDING, "First webmention from this author"
     return None
+
+
+def edit_window() -> timedelta:
+    """Return how long after posting a reader may edit or delete their comment (0: never)."""
+    return timedelta(minutes=DiscussionSettings.load().edit_minutes)
 
 
 def auto_closed(post: Post) -> bool:

@@ -58,6 +58,16 @@ class CommentStatus(enum.StrEnum):
     APPROVED = "approved"
     PENDING = "pending"
     SPAM = "spam"
+    # Deleted by its author while it had replies: kept, emptied, as "This comment was deleted"
+    # so the thread still reads (blog.comments.store.withdraw). Never counted or in a feed.
+    DELETED = "deleted"
+
+
+class CommentFormat(enum.StrEnum):
+    """How a comment's text becomes HTML (blog.comments.formatting)."""
+
+    TEXT = "text"  # plain text with line breaks and a few tags: imported and older comments
+    MARKDOWN = "markdown"  # CommonMark: comments written since Markdown came
 
 
 class WriterNotify(enum.StrEnum):
@@ -294,12 +304,16 @@ class Post(db.Model):
         """This post's place among the others: the parameters of _neighbours()' statements."""
         return {"at": self.published_at, "post_id": self.id, "now": utcnow()}
 
-    def approved_comments(self) -> list[Comment]:
-        """Return the approved comments, oldest first."""
+    def approved_comments(self, with_deleted: bool = False) -> list[Comment]:
+        """Return the approved comments, oldest first; with_deleted: and those kept, emptied,
+        for their replies (CommentStatus.DELETED), where the thread shows them."""
+        statuses = [CommentStatus.APPROVED]
+        if with_deleted:
+            statuses.append(CommentStatus.DELETED)
         return list(
             db.session.scalars(
                 sa.select(Comment)
-                .where(Comment.post_id == self.id, Comment.status == CommentStatus.APPROVED)
+                .where(Comment.post_id == self.id, Comment.status.in_(statuses))
                 .order_by(Comment.created_at, Comment.id)
             )
         )
@@ -362,8 +376,14 @@ class Comment(db.Model):
     author_url: so.Mapped[str] = so.mapped_column(sa.String(500), default="")
     body: so.Mapped[str] = so.mapped_column(sa.Text)
     body_html: so.Mapped[str] = so.mapped_column(sa.Text)
+    # What body is written in; rendering (and flask rerender) follows it.
+    format: so.Mapped[str] = so.mapped_column(
+        sa.String(16), default=CommentFormat.TEXT, server_default=CommentFormat.TEXT.value
+    )
     status: so.Mapped[str] = so.mapped_column(sa.String(16), default=CommentStatus.APPROVED)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    # When its author (or the writer) last changed the text: shown as "edited".
+    edited_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     ip: so.Mapped[str] = so.mapped_column(sa.String(45), default="")
     user_agent: so.Mapped[str] = so.mapped_column(sa.String(300), default="")
     # Why a rule held or binned it, shown to the writer in the queue.

@@ -21,7 +21,8 @@ from flask_login import current_user
 REMEMBER_COOKIE = "comment_author"  # "remember me": name, email, website
 HELD_COOKIE = "comment_held"  # ids of this reader's comments awaiting moderation
 RECENT_COOKIE = "comment_recent"  # ids of comments this reader posted moments ago
-COMMENT_COOKIES = (REMEMBER_COOKIE, HELD_COOKIE, RECENT_COOKIE)
+MINE_COOKIE = "comment_mine"  # ids of comments this reader may still edit (the edit window)
+COMMENT_COOKIES = (REMEMBER_COOKIE, HELD_COOKIE, RECENT_COOKIE, MINE_COOKIE)
 
 
 def reader_cookies(app: Flask) -> tuple[str, ...]:

@@ -17,9 +17,9 @@ import sqlalchemy.orm as so
 
 from blog import content
 from blog.comments import store
+from blog.comments.formatting import render_comment
 from blog.extensions import db
 from blog.models import Comment, Post
-from blog.sanitize import clean_comment
 
 
 class Rerendered(NamedTuple):
@@ -42,21 +42,21 @@ def _batches(column: so.InstrumentedAttribute[int], select: sa.Select, size: int
 def _rerender(
     label: str,
     model: type[Post] | type[Comment],
-    render: Callable[[str], str],
+    render: Callable[[sa.Row], str],
     write: Callable[[dict[int, str]], None],
     size: int,
+    *extra: so.InstrumentedAttribute,
 ) -> Rerendered:
-    """Render every row's HTML from its source again; write only what changed."""
-    select = sa.select(model.id, model.body, model.body_html)
+    """Render every row's HTML from its source again (render reads the row: its body and the
+    extra columns); write only what changed."""
+    select = sa.select(model.id, model.body, model.body_html, *extra)
     total = db.session.scalar(sa.select(sa.func.count(model.id)))
     db.session.commit()
     changed = 0
     with click.progressbar(length=total, label=label) as bar:
         for rows in _batches(model.id, select, size):
             fresh = {
-                row.id: (row.body, html)
-                for row in rows
-                if (html := render(row.body)) != row.body_html
+                row.id: (row.body, html) for row in rows if (html := render(row)) != row.body_html
             }
             if fresh:
                 # Lock the rows and skip any whose source was edited while we rendered.
@@ -74,7 +74,17 @@ def _rerender(
 
 
 def rerender(batch_size: int = 500) -> tuple[Rerendered, Rerendered]:
-    """Re-render every post from Markdown and every comment from its text, in batches."""
-    posts = _rerender("Posts", Post, content.render_body, content.store_rendered, batch_size)
-    comments = _rerender("Comments", Comment, clean_comment, store.store_rendered, batch_size)
+    """Re-render every post from Markdown and every comment from its text in its own format
+    (plain text or Markdown; a webmention reply is plain text: blog.comments.store), in batches."""
+    posts = _rerender(
+        "Posts", Post, lambda row: content.render_body(row.body), content.store_rendered, batch_size
+    )
+    comments = _rerender(
+        "Comments",
+        Comment,
+        lambda row: render_comment(row.body, row.format),
+        store.store_rendered,
+        batch_size,
+        Comment.format,
+    )
     return posts, comments

@@ -48,6 +48,10 @@ COMMENT_TAGS = frozenset(
         "br",
     }
 )
+# A comment written in Markdown (blog.comments.formatting) may also hold lists and code blocks:
+# the only tags Markdown makes that the plain-text policy has not (headings, images and tables
+# are switched off in the parser; typed HTML beyond these tags is escaped, as in plain text).
+MARKDOWN_COMMENT_TAGS = COMMENT_TAGS | frozenset({"ul", "ol", "li", "pre"})
 COMMENT_ATTRIBUTES: dict[str, frozenset[str]] = {
     "a": frozenset({"href", "title"}),
     "abbr": frozenset({"title"}),
@@ -473,6 +477,26 @@ def _comment_cleaners() -> tuple[bleach.Cleaner, nh3.Cleaner]:
     )
 
 
+def _markdown_comment_cleaners() -> tuple[bleach.Cleaner, nh3.Cleaner]:
+    # The same policy and linkifier as a plain-text comment, without the paragraph filter:
+    # markdown-it made the paragraphs and <br>s already (and a newline in a <pre> is no <br>).
+    linkify = partial(
+        LinkifyFilter,
+        callbacks=[_link_callback],
+        skip_tags={"code", "pre"},
+        parse_email=True,
+        url_re=_URL_RE,
+        email_re=_EMAIL_RE,
+    )
+    return _two_passes(
+        MARKDOWN_COMMENT_TAGS,
+        COMMENT_ATTRIBUTES,
+        relative_ok=False,
+        link_rel=LINK_REL,
+        filters=[linkify],
+    )
+
+
 def _post_cleaners() -> tuple[bleach.Cleaner, nh3.Cleaner]:
     return _two_passes(
         POST_TAGS,
@@ -489,10 +513,17 @@ def _post_cleaners() -> tuple[bleach.Cleaner, nh3.Cleaner]:
 _local = threading.local()
 
 
+_BUILDERS = {
+    "comment": _comment_cleaners,
+    "markdown comment": _markdown_comment_cleaners,
+    "post": _post_cleaners,
+}
+
+
 def _cleaners(kind: str) -> tuple[bleach.Cleaner, nh3.Cleaner]:
     cleaners = getattr(_local, kind, None)
     if cleaners is None:
-        cleaners = _comment_cleaners() if kind == "comment" else _post_cleaners()
+        cleaners = _BUILDERS[kind]()
         setattr(_local, kind, cleaners)
     return cleaners
 
@@ -504,6 +535,15 @@ def clean_comment(text: str) -> str:
         return ""
     first, second = _cleaners("comment")
     return second.clean(first.clean(text))
+
+
+def clean_comment_html(html_text: str) -> str:
+    """Return safe HTML for a comment already rendered from Markdown: the comment policy plus
+    lists and code blocks, bare URLs linkified, every link rel="nofollow ugc noopener"."""
+    if not html_text.strip():
+        return ""
+    first, second = _cleaners("markdown comment")
+    return second.clean(first.clean(html_text))
 
 
 def clean_post_html(html_text: str) -> str:

@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from blog import rerender as rerender_module
+from blog.comments.formatting import render_comment
 from blog.extensions import db
 from blog.markdown import render_markdown
 from blog.models import Comment, CommentStatus, Post
@@ -122,8 +123,8 @@ def test_a_comment_edited_while_rendering_keeps_its_new_html(app, blog, runner, 
         target_id, target_body = target.id, target.body
     stale(app, Comment, [target_id])
 
-    def render_then_edit(text: str) -> str:
-        html = clean_comment(text)
+    def render_then_edit(text: str, format: str) -> str:
+        html = render_comment(text, format)
         if text == target_body:
             # The writer edits the comment between our read and our write.
             with db.engine.begin() as conn:
@@ -134,7 +135,7 @@ def test_a_comment_edited_while_rendering_keeps_its_new_html(app, blog, runner, 
                 )
         return html
 
-    monkeypatch.setattr(rerender_module, "clean_comment", render_then_edit)
+    monkeypatch.setattr(rerender_module, "render_comment", render_then_edit)
     result = runner.invoke(args=["rerender"])
 
     assert result.exit_code == 0, result.output

@@ -22,11 +22,11 @@ from lxml import etree
 from blog import create_app
 from blog import rerender as rerender_module
 from blog.comments import store
+from blog.comments.formatting import render_comment
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, Post
 from blog.porting.importer import run_import
 from blog.rerender import rerender
-from blog.sanitize import clean_comment
 from tests.helpers import factories
 from tests.helpers.config import base_config
 from tests.helpers.html import parse, text
@@ -136,13 +136,15 @@ class Example:
             return
         if kind == "rerender":
             # A policy change: every stored comment's HTML must be made again and shown.
-            policy = (lambda body: clean_comment(body) + "<p>v2</p>") if args[0] else clean_comment
-            rerender_module.clean_comment = policy
+            def changed(body: str, format: str) -> str:
+                return render_comment(body, format) + "<p>v2</p>"
+
+            rerender_module.render_comment = changed if args[0] else render_comment
             try:
                 with self.app.app_context():
                     rerender(batch_size=7)
             finally:
-                rerender_module.clean_comment = clean_comment
+                rerender_module.render_comment = render_comment
             return
         with self.app.app_context():
             post = db.session.get(Post, self.post_id)

@@ -302,6 +302,20 @@ class ReplyForm(FlaskForm):
     submit = SubmitField("Reply")
 
 
+class CommentTextForm(FlaskForm):
+    """The writer's change to any comment's text (kept in the comment's own format)."""
+
+    body = TextAreaField(
+        "Comment",
+        validators=[
+            DataRequired(message="A comment needs some text; delete it instead."),
+            Length(max=10_000),
+        ],
+        description="Saved as written: Markdown for comments posted with it, else plain text.",
+    )
+    submit = SubmitField("Save")
+
+
 class DiscussionForm(FlaskForm):
     moderation = RadioField(
         "New comments",
@@ -349,6 +363,15 @@ class DiscussionForm(FlaskForm):
     )
     refuse_duplicates = BooleanField(
         "Refuse the same comment twice on a post from the same person within a day",
+    )
+    edit_minutes = IntegerField(
+        "Readers may edit or delete their comment for (minutes)",
+        # Left empty (or sent by a form from before it existed): the setting stays as it is.
+        validators=[Optional(), NumberRange(min=0, max=10_080)],
+        description=(
+            "After posting, from the same browser only; you can always edit or delete any "
+            "comment here. 0 turns it off."
+        ),
     )
     submit = SubmitField("Save settings")
 

@@ -24,6 +24,7 @@ from blog.admin import auth, throttle
 from blog.admin.forms import (
     ActionForm,
     BulkForm,
+    CommentTextForm,
     DiscussionForm,
     LoginForm,
     PageForm,
@@ -45,7 +46,7 @@ from blog.htmx import is_htmx
 from blog.jobs import runner
 from blog.mail import delivery, subscriptions
 from blog.media.markup import missing_alt
-from blog.models import Comment, CommentStatus, Post, PostKind, PostStatus, utcnow
+from blog.models import Comment, CommentFormat, CommentStatus, Post, PostKind, PostStatus, utcnow
 from blog.permalinks import page_slug_problem
 from blog.site import SiteSettings, site, time_zones
 from blog.webmention import send as webmentions
@@ -593,6 +594,24 @@ def delete_comment(comment_id: int):
     return redirect(_back_to_queue(), code=303)
 
 
+@bp.route("/admin/comments/<int:comment_id>/edit", methods=["GET", "POST"])
+def edit_comment(comment_id: int):
+    """Change any comment's text, at any time (the writer's edit: no window, no spam check)."""
+    comment = db.get_or_404(Comment, comment_id)
+    if comment.status == CommentStatus.DELETED:
+        abort(404)
+    form = CommentTextForm()
+    if request.method == "GET":
+        form.body.data = comment.body
+    elif form.validate_on_submit():
+        store.edit(comment, form.body.data)
+        db.session.commit()
+        flash("Comment saved.")
+        return redirect(url_for("admin.comments", status=comment.status), code=303)
+    status = 422 if form.is_submitted() else 200
+    return render_template("admin/edit_comment.html", comment=comment, form=form), status
+
+
 @bp.route("/admin/comments/bulk", methods=["POST"])
 def bulk():
     """Approve, mark as spam or delete every selected comment at once."""
@@ -637,6 +656,7 @@ def reply(comment_id: int):
         user_id=current_user.id,
         status=CommentStatus.APPROVED,
         ip=request.remote_addr or "",
+        format=CommentFormat.MARKDOWN,
     )
     db.session.commit()
     return _moderated(comment, "Reply published.")
@@ -646,6 +666,8 @@ def reply(comment_id: int):
 
 
 SPAM_SETTINGS = ("honeypot", "min_seconds", "flood_seconds", "hourly_limit", "refuse_duplicates")
+# Settings the form shows and saves as they are (the spam defences, the edit window).
+PLAIN_SETTINGS = (*SPAM_SETTINGS, "edit_minutes")
 
 
 @bp.route("/admin/site", methods=["GET", "POST"])
@@ -681,15 +703,17 @@ def settings():
         form.close_after_days.data = current.close_after_days
         form.max_links.data = current.max_links
         form.blocklist.data = "\n".join(current.blocklist)
-        for name in SPAM_SETTINGS:
+        for name in PLAIN_SETTINGS:
             getattr(form, name).data = getattr(current, name)
     elif form.validate_on_submit():
+        if form.edit_minutes.data is None:
+            form.edit_minutes.data = current.edit_minutes
         DiscussionSettings(
             moderation=form.moderation.data,
             close_after_days=form.close_after_days.data,
             max_links=form.max_links.data,
             blocklist=parse_blocklist(form.blocklist.data or ""),
-            **{name: getattr(form, name).data for name in SPAM_SETTINGS},
+            **{name: getattr(form, name).data for name in PLAIN_SETTINGS},
         ).save()
         db.session.commit()
         flash("Discussion settings saved.")

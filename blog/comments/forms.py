@@ -142,3 +142,25 @@ class CommentForm(FlaskForm):
             ]
             ok = False
         return ok
+
+
+class EditCommentForm(FlaskForm):
+    """One's own comment, changed or deleted within the edit window (blog.comments.views.edit)."""
+
+    body = TextAreaField(
+        "Your comment",
+        filters=[_newlines],
+        validators=[
+            DataRequired("Write something, or delete the comment instead."),
+            Length(
+                max=BODY_MAX,
+                message=f"Comments are limited to {BODY_MAX:,} characters; please shorten yours.",
+            ),
+        ],
+    )
+    # Which button: "save" (the default) or "delete".
+    action = HiddenField()
+
+    @property
+    def deleting(self) -> bool:
+        return self.action.data == "delete"

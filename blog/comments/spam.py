@@ -158,6 +158,36 @@ def assess(post: Post, form: CommentForm, request: Request) -> tuple[str, str]:
     return verdict or (CommentStatus.APPROVED, "")
 
 
+def assess_edit(post: Post, comment: Comment, body: str, request: Request) -> tuple[str, str]:
+    """Return (status, reason) for a comment's new text: the writer's discussion policy again.
+
+    An edit that adds links past the limit, or a blocked word, is held or binned like a new
+    comment would be (the caller keeps the worse of this and the comment's status). The robot
+    checks of the form (trap, stamp) are not run again: the edit form has neither, and the
+    comment already passed them. The writer's own edits pass.
+    """
+    if readers.writer() is not None:
+        return CommentStatus.APPROVED, ""
+    verdict = moderation_verdict(
+        post, author_email=comment.author_email, body=body, ip=request.remote_addr or ""
+    )
+    return verdict or (CommentStatus.APPROVED, "")
+
+
+def stamp_after_preview(form: CommentForm) -> None:
+    """Let a previewed comment be posted without being asked to confirm it again.
+
+    A shared page's stamp old enough to prove nothing asks for a confirmation before posting
+    (needs_confirmation()); a preview is that confirmation, so the form comes back with a fresh
+    stamp dated the fewest seconds a person takes ago: posting it at once is not too fast, and
+    a robot still pays two requests, as with the confirmation.
+    """
+    stamp = read_stamp(form.issued.data)
+    least = min_seconds()
+    if stamp is not None and stamp.page and stamp.age >= least:
+        form.issued.data = form_stamp(time.time() - least)
+
+
 class Duplicate(NamedTuple):
     id: int
     status: str
@@ -236,6 +266,23 @@ def flood_exempt() -> bool:
 def hourly_exempt() -> bool:
     """The writer is never capped; a setting of 0 turns the hourly cap off."""
     return readers.writer() is not None or DiscussionSettings.load().hourly_limit <= 0
+
+
+# Previews and edits run the sanitizer as a new comment does, but store nothing new: counted on
+# every request (not only when stored), in buckets of their own (Flask-Limiter keys a limit by its
+# view), and PREVIEW_FACTOR times as many, so that a reader may preview a comment a few times
+# before posting it without waiting.
+PREVIEW_FACTOR = 5
+
+
+def preview_pace() -> str:
+    """Return the per-IP pace of previews and edits, e.g. "5 per 15 second"."""
+    return f"{PREVIEW_FACTOR} per {max(DiscussionSettings.load().flood_seconds, 1)} second"
+
+
+def preview_hourly() -> str:
+    """Return the per-IP hourly cap of previews and edits, e.g. "100 per hour"."""
+    return f"{PREVIEW_FACTOR * max(DiscussionSettings.load().hourly_limit, 1)} per hour"
 
 
 def mark_stored() -> None:

@@ -3,8 +3,9 @@
 A post stores what its pages would otherwise count or compare on every read: comment_count
 (its approved comments, shown on listings without a COUNT per post) and revision (bumped by
 every change, the key of the cached comment list and part of the feed ETags). Both are kept
-right here and only here: add, approve, hold, spam, delete, edit, import and re-render all
-end in _changed(), so a new kind of write cannot forget them and serve stale comments.
+right here and only here: add, approve, hold, spam, delete, withdraw, edit, import and
+re-render all end in _changed(), so a new kind of write cannot forget them and serve stale
+comments.
 
 The caller commits; nothing here does, so a change and its consequences share a transaction.
 That includes the mail a change causes: blog.mail.notify records its jobs here (a comment held
@@ -20,11 +21,14 @@ from typing import Protocol
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from blog.comments.formatting import render_comment
 from blog.extensions import db
 from blog.mail import notify as mail
-from blog.models import Comment, CommentStatus, Post, utcnow
+from blog.models import Comment, CommentFormat, CommentStatus, Post, utcnow
 from blog.prepared import Prepared
-from blog.sanitize import clean_comment
+
+# How bad a status is: an edit may make its comment's status worse, never better.
+_SEVERITY = {CommentStatus.APPROVED: 0, CommentStatus.PENDING: 1, CommentStatus.SPAM: 2}
 
 
 def add_comment(
@@ -43,11 +47,16 @@ def add_comment(
     reason: str = "",
     notify: bool = True,
     source_url: str = "",
+    format: str = CommentFormat.TEXT,
 ) -> Comment:
     """Sanitize and store a comment on post; replies to a reply attach to its top-level comment.
 
     notify=False for comments that are not news (imported, demo): no mail is recorded for them.
     source_url is where a reply received as a webmention was written (blog.webmention).
+    format: what body is written in. The comment form sends Markdown; imports are plain text,
+    and so is a webmention reply: its body is the source's HTML already cut to the tags
+    comments allow, with the rest escaped (blog.webmention.parse), which Markdown would read
+    again (a `*` or `_` in it would become emphasis).
 
     Two prebuilt statements on the session's connection, not the ORM's unit of work (which cost
     a millisecond of the four a comment may take): the INSERT, and an UPDATE that counts the
@@ -65,9 +74,11 @@ def add_comment(
         "author_email": author_email.strip(),
         "author_url": author_url.strip(),
         "body": body,
-        "body_html": clean_comment(body),
+        "body_html": render_comment(body, format),
+        "format": str(format),
         "status": str(status),
         "created_at": created_at or utcnow(),
+        "edited_at": None,
         "ip": ip,
         "user_agent": user_agent[:300],
         "user_id": user_id,
@@ -125,20 +136,73 @@ def set_status(comments: Iterable[Comment], status: str) -> None:
     mail.status_changed(changed)
 
 
-def delete(comments: Iterable[Comment]) -> None:
-    """Delete comments for good (their replies stay, as top-level comments)."""
+def delete(comments: Iterable[Comment]) -> set[int]:
+    """Delete comments for good (their replies stay, as top-level comments); return the ids gone.
+
+    A withdrawn comment kept only for its replies goes too once its last reply is deleted.
+    """
     comments = list(comments)
     posts = {c.post for c in comments}
+    gone = {c.id for c in comments}
     for comment in comments:
         db.session.delete(comment)
+    db.session.flush()
+    for parent_id in {c.parent_id for c in comments} - gone - {None}:
+        parent = db.session.get(Comment, parent_id)
+        kept_for_replies = parent is not None and parent.status == CommentStatus.DELETED
+        if kept_for_replies and not _has_replies(parent):
+            db.session.delete(parent)
+            gone.add(parent.id)
     _changed(posts)
+    return gone
 
 
-def edit(comment: Comment, body: str) -> None:
-    """Replace a comment's text, sanitized like a new one."""
-    comment.body = body
-    comment.body_html = clean_comment(body)
+def withdraw(comment: Comment) -> set[int]:
+    """Delete a comment at its author's wish: for good, unless it has replies; return the ids
+    of the comments gone for good (none when it stays for its replies).
+
+    With replies it stays as an empty row, status DELETED, shown as "This comment was deleted"
+    so the replies still read as answers; nothing of what was written (text, name, email,
+    website) is kept. It goes for good with its last reply (delete()).
+    """
+    if not _has_replies(comment):
+        return delete([comment])
+    comment.status = CommentStatus.DELETED
+    comment.body = comment.body_html = ""
+    comment.author_name = comment.author_email = comment.author_url = ""
+    comment.edited_at = utcnow()
     _changed({comment.post})
+    return set()
+
+
+def _has_replies(comment: Comment) -> bool:
+    return (
+        db.session.scalar(sa.select(Comment.id).where(Comment.parent_id == comment.id).limit(1))
+        is not None
+    )
+
+
+def edit(comment: Comment, body: str, status: str | None = None, reason: str = "") -> None:
+    """Replace a comment's text, rendered in its own format and sanitized like a new one, and
+    mark it edited now.
+
+    status: the spam checks' verdict on the new text (blog.comments.spam.assess_edit); the
+    comment takes it only when it is worse than its own (an edit that adds links is held again;
+    one that removes them waits for the writer all the same). The writer's edits pass none.
+    """
+    comment.body = body
+    comment.body_html = render_comment(body, comment.format)
+    comment.edited_at = utcnow()
+    held = status is not None and _SEVERITY.get(status, 0) > _SEVERITY.get(comment.status, 0)
+    if held:
+        comment.status = status
+        comment.reason = reason[:200]
+    _changed({comment.post})
+    if held:
+        # Held again: the writer hears of it as of a held new comment (once per comment, by the
+        # job's key). An edit is never news to readers: "mail.comment" is recorded once per
+        # comment, at its first approval, so approving the edit later sends nothing again.
+        mail.status_changed([comment])
 
 
 def update_from_source(
@@ -158,7 +222,7 @@ def update_from_source(
     comment.author_name = author_name.strip()
     comment.author_url = author_url.strip()
     comment.body = body
-    comment.body_html = clean_comment(body)
+    comment.body_html = render_comment(body, comment.format)
     comment.source_url = source_url
     comment.created_at = created_at
     _changed({comment.post})

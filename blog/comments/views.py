@@ -30,17 +30,21 @@ from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 from blog import errors, origin, readers
 from blog.bounds import row_id
 from blog.comments import spam, store
-from blog.comments.forms import CommentForm
+from blog.comments.forms import CommentForm, EditCommentForm
 from blog.comments.section import (
     POLL_BATCH,
     Preview,
     approved_after,
     author_of,
     comment_form,
+    edit_deadline,
+    edit_refusal,
+    editable_ids,
     new_form,
     preview_of,
     remember_author,
     remember_held,
+    remember_mine,
     remember_recent,
     top_level_comment,
 )
@@ -48,7 +52,16 @@ from blog.errors import size_words
 from blog.extensions import db, limiter, retry_after
 from blog.htmx import is_htmx, retarget
 from blog.mail import subscriptions
-from blog.models import Comment, CommentStatus, Post, PostKind, Setting, UTCDateTime, utcnow
+from blog.models import (
+    Comment,
+    CommentFormat,
+    CommentStatus,
+    Post,
+    PostKind,
+    Setting,
+    UTCDateTime,
+    utcnow,
+)
 from blog.permalinks import PAGE_PATH, POST_PATH, get_public_post, month_matches, post_url
 from blog.posts.page import render_post_page
 from blog.prepared import Prepared
@@ -76,6 +89,9 @@ TOO_LARGE = (
 CONFIRM = (
     "Please check your comment: this is how it will appear. Post it below, or change it first."
 )
+PREVIEWED = "This is how your comment will appear. It is not posted yet: post it below."
+# The views that take the comment form: what refuses one gives the reader's text back.
+FORM_VIEWS = frozenset({"comments.create", "comments.preview"})
 
 
 @bp.before_request
@@ -85,7 +101,7 @@ def read_the_form_first() -> None:
     A body over MAX_CONTENT_LENGTH then answers 413, in place and keeping the text, whatever
     else would refuse it too (CSRFProtect used to read the form first for its token).
     """
-    if request.endpoint == "comments.create":
+    if request.endpoint in FORM_VIEWS:
         request.form  # noqa: B018 (raises RequestEntityTooLarge)
 
 
@@ -129,6 +145,7 @@ def create(slug: str, year: int | None = None, month: int | None = None):
         ip=request.remote_addr or "",
         user_agent=request.user_agent.string,
         user_id=writer.id if writer is not None else None,
+        format=CommentFormat.MARKDOWN,
     )
     comment_id, approved = comment.id, status == CommentStatus.APPROVED
     subscribed = None
@@ -146,8 +163,32 @@ def create(slug: str, year: int | None = None, month: int | None = None):
     if not approved:
         remember_held(response, comment_id)
     remember_recent(response, comment_id)
+    remember_mine(response, comment_id)
     remember_author(response, author_of(form) if form.remember.data else None)
     return response
+
+
+@bp.post(COMMENTS + "/preview")
+@bp.post(PAGE_COMMENTS + "/preview")
+@limiter.limit(spam.preview_pace, exempt_when=spam.flood_exempt)
+@limiter.limit(spam.preview_hourly, exempt_when=spam.hourly_exempt)
+@origin.protect
+def preview(slug: str, year: int | None = None, month: int | None = None):
+    """Show the comment as it will appear once posted, in the form, text kept; store nothing.
+
+    htmx gets the form back with the preview above the fields; a plain form post the whole
+    page. The comment is rendered as posting would render it (blog.comments.formatting).
+    """
+    ref = _post_to_comment(slug, year, month)
+    form = comment_form()
+    if not spam.comments_open(ref):
+        return _closed(ref.load(), form)
+    parent = top_level_comment(ref, form.parent_id.data)
+    form.parent_id.data = parent.id if parent else None
+    if not form.validate_on_submit():
+        return _form_again(ref.load(), form, 422)
+    spam.stamp_after_preview(form)
+    return _form_again(ref.load(), form, 200, alert=PREVIEWED, preview=preview_of(form))
 
 
 @dataclass(frozen=True)
@@ -231,6 +272,8 @@ def _created(post: Post, form: CommentForm, comment: Comment, subscribed: bool |
             new_comments=news,
             last_id=max([after or 0, *(c.id for c in news if c.status == "approved")]),
             subscribed=subscribed,
+            # Its author may edit it at once (the response names it in their cookie).
+            editable=frozenset(editable_ids(post) | {comment.id}),
             # The fresh form keeps who is writing; only the comment is cleared.
             form=new_form(post, author=author_of(form), remember=bool(form.remember.data)),
         )
@@ -296,6 +339,119 @@ def form(slug: str, year: int | None = None, month: int | None = None):
     return retarget(response, slot, "innerHTML")
 
 
+EDIT = "/<int:comment_id>/edit"
+SAVED = "Your changes were saved."
+SAVED_HELD = (
+    "Your changes were saved. The comment now waits for the writer's approval; only you can "
+    "see it until then."
+)
+WITHDRAWN = "Your comment was deleted."
+
+
+@bp.route(COMMENTS + EDIT, methods=["GET", "POST"])
+@bp.route(PAGE_COMMENTS + EDIT, methods=["GET", "POST"])
+@limiter.limit(spam.preview_pace, methods=["POST"], exempt_when=spam.flood_exempt)
+@limiter.limit(spam.preview_hourly, methods=["POST"], exempt_when=spam.hourly_exempt)
+@origin.protect
+def edit(slug: str, comment_id: int, year: int | None = None, month: int | None = None):
+    """Change or delete one's own comment within the edit window (403 for anybody else).
+
+    htmx swaps the comment for its form ("Edit") and back (Save, Cancel); without JavaScript
+    this is a page of its own that posts to itself and goes back to the comment. Everything is
+    written through blog.comments.store, which marks the post changed for every cache.
+    """
+    post = get_public_post(slug, year, month)
+    comment = db.session.get(Comment, comment_id)
+    if comment is None or comment.post_id != post.id or comment.status == CommentStatus.DELETED:
+        abort(404)
+    if request.method == "GET" and "cancel" in request.args:
+        return _comment_again(post, comment)
+    refusal = edit_refusal(comment)
+    if refusal is not None:
+        return _edit_refused(post, comment, refusal)
+    form = EditCommentForm(meta={"csrf": False})  # the writer's token: blog.origin
+    if request.method == "GET":
+        form.body.data = comment.body
+        return _edit_form(post, comment, form)
+    if form.deleting:
+        return _withdrawn(post, comment)
+    if not form.validate():
+        return _edit_form(post, comment, form, 422)
+    status, reason = spam.assess_edit(post, comment, form.body.data, request)
+    store.edit(comment, form.body.data, status=status, reason=reason)
+    held = comment.status != CommentStatus.APPROVED
+    db.session.commit()
+    if is_htmx():
+        response = _comment_again(post, comment, status=SAVED_HELD if held else SAVED)
+    else:
+        response = redirect(f"{post_url(post)}#comment-{comment.id}", 303)
+    if held:
+        remember_held(response, comment.id)
+    return response
+
+
+def _comment_again(post: Post, comment: Comment, status: str = "", notice: str = "") -> Response:
+    """Answer htmx with the comment shown again (after Save or Cancel), else go to it."""
+    if not is_htmx():
+        return redirect(f"{post_url(post)}#comment-{comment.id}", 303)
+    context = {
+        "post": post,
+        "comment": comment,
+        "editable": editable_ids(post),
+        "notice": notice,
+        "status_message": status,
+    }
+    response = make_response(render_template("comments/_edited.html", **context))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _edit_form(post: Post, comment: Comment, form: EditCommentForm, status: int = 200) -> Response:
+    """Answer with the edit form: in place of the comment for htmx, else as a page."""
+    context = {"post": post, "comment": comment, "form": form, "until": edit_deadline(comment)}
+    template = "comments/_edit.html" if is_htmx() else "comments/edit.html"
+    response = make_response(render_template(template, **context), status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _edit_refused(post: Post, comment: Comment, refusal: str) -> Response:
+    """Refuse to change a comment (not this browser's, or too late) with 403 and why."""
+    if is_htmx():
+        response = make_response(
+            render_template(
+                "comments/_edited.html", post=post, comment=comment, editable=(), notice=refusal
+            ),
+            403,
+        )
+        return retarget(response, f"#comment-{comment.id}")
+    return make_response(
+        render_template("comments/edit_refused.html", post=post, comment=comment, alert=refusal),
+        403,
+    )
+
+
+def _withdrawn(post: Post, comment: Comment) -> Response:
+    """Delete one's own comment (kept as "This comment was deleted" if it has replies)."""
+    comment_id = comment.id
+    gone = store.withdraw(comment)
+    db.session.commit()
+    if not is_htmx():
+        anchor = f"comment-{comment_id}" if comment_id not in gone else "comments"
+        return redirect(f"{post_url(post)}#{anchor}", 303)
+    context = {"post": post, "gone": sorted(gone), "status_message": WITHDRAWN}
+    if comment_id in gone:
+        response = make_response(render_template("comments/_edited.html", **context))
+        response.headers["HX-Reswap"] = "none"  # only the out-of-band parts: the item goes
+    else:
+        kept = db.session.get(Comment, comment_id)
+        response = make_response(
+            render_template("comments/_edited.html", comment=kept, editable=(), **context)
+        )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.get("/comments/stamp")
 def stamp():
     """Send a fresh form stamp: static/js/comments.js puts it in a shared page's form."""
@@ -308,7 +464,7 @@ def stamp():
 @bp.errorhandler(origin.CrossOriginRefused)
 def cross_origin(error: origin.CrossOriginRefused):
     """Refuse a comment another site's page sent, giving the text back (403)."""
-    if request.endpoint != "comments.create":
+    if request.endpoint not in FORM_VIEWS:
         return errors.http_error(error)
     return _refused(403, origin.REFUSED)
 
@@ -319,7 +475,7 @@ def csrf_error(error: CSRFError):
 
     Other forms get the site-wide page of blog.errors; this one gives the comment back.
     """
-    if request.endpoint != "comments.create":
+    if request.endpoint not in FORM_VIEWS:
         return errors.csrf_error(error)
     return _refused(400, EXPIRED)
 
@@ -327,7 +483,7 @@ def csrf_error(error: CSRFError):
 @bp.errorhandler(RateLimitExceeded)
 def too_fast(error: RateLimitExceeded):
     """Ask a reader who comments too often to wait, saying how long, keeping the comment."""
-    if request.endpoint != "comments.create":
+    if request.endpoint not in FORM_VIEWS:
         return errors.http_error(error)
     seconds = retry_after(15)
     response = _refused(429, TOO_FAST.format(seconds=seconds))
@@ -339,7 +495,7 @@ def too_fast(error: RateLimitExceeded):
 @bp.errorhandler(RequestEntityTooLarge)
 def too_large(error: RequestEntityTooLarge):
     """Say a comment is over the size limit; for htmx only the alert changes, keeping the text."""
-    if request.endpoint != "comments.create" or not is_htmx():
+    if request.endpoint not in FORM_VIEWS or not is_htmx():
         return errors.too_large(error)
     limit = size_words(current_app.config.get("MAX_CONTENT_LENGTH") or 0)
     response = make_response(

@@ -40,7 +40,7 @@ class PostRef:
     revision: int
     approved: int
     newest_comment_id: int | None
-    newest_comment_at: datetime | None
+    newest_comment_at: datetime | None  # the last comment posted or edited
 
 
 def _newest(*times: datetime | None) -> datetime:
@@ -103,8 +103,10 @@ def _approved_on_public_posts() -> sa.Select:
     )
 
 
+# A comment's last change: its edit, else its posting (the entry's <updated>).
+_CHANGED_AT = sa.func.coalesce(Comment.edited_at, Comment.created_at)
 _COMMENTS_VERSION = (
-    sa.select(Comment.id, Comment.created_at, Post.id, Post.revision, Post.updated_at)
+    sa.select(Comment.id, _CHANGED_AT, Post.id, Post.revision, Post.updated_at)
     .join(Post, Post.id == Comment.post_id)
     .where(Comment.status == CommentStatus.APPROVED, _PUBLIC)
     .order_by(Comment.created_at.desc(), Comment.id.desc())
@@ -144,7 +146,7 @@ _POST_REF = sa.select(
     Post.revision,
     sa.select(sa.func.count(Comment.id)).where(_APPROVED_HERE).scalar_subquery(),
     sa.select(sa.func.max(Comment.id)).where(_APPROVED_HERE).scalar_subquery(),
-    sa.select(sa.func.max(Comment.created_at)).where(_APPROVED_HERE).scalar_subquery(),
+    sa.select(sa.func.max(_CHANGED_AT)).where(_APPROVED_HERE).scalar_subquery(),
 ).where(
     Post.slug == sa.bindparam("slug"),
     Post.kind == sa.bindparam("kind"),

@@ -116,7 +116,7 @@ def comment_item(comment: Comment) -> Item:
         title=f"Comment on {comment.post.title} by {name}",
         link=comment_url(comment, _external=True),
         published=comment.created_at,
-        updated=comment.created_at,
+        updated=comment.edited_at or comment.created_at,
         author=name,
         author_uri=comment.author_url,
         content_html=comment.body_html,

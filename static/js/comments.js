@@ -3,7 +3,9 @@
 // - a network failure or a server error leaves the typed text alone and says what happened;
 // - focus stays in the form; a comment already on the page is never appended twice;
 // - the poll skips hidden tabs; times are shown in the reader's own time zone;
-// - a reader who starts writing gets a fresh form stamp (the page may come from a cache).
+// - a reader who starts writing gets a fresh form stamp (the page may come from a cache);
+// - editing one's own comment: the text is focused when its form appears, the comment (its
+//   Edit link) when it comes back, and deleting asks first.
 (function () {
   "use strict";
 
@@ -162,6 +164,31 @@
         delete current.dataset.stampAsked; // try again at the next focus
       });
   });
+
+  // Editing one's own comment in place (templates/comments/_edit.html).
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var target = event.detail.target;
+    if (!target || !target.id || target.id.indexOf("comment-") !== 0) return;
+    var swapped = document.getElementById(target.id);
+    if (!swapped || !swapped.classList.contains("comment")) return;
+    if (swapped.classList.contains("comment-editing")) {
+      var body = swapped.querySelector("textarea[name='body']");
+      var invalid = swapped.querySelector("[aria-invalid='true']");
+      (invalid || body).focus();
+    } else {
+      var link = swapped.querySelector(".comment-edit-link");
+      if (link) link.focus();
+    }
+  });
+
+  document.addEventListener("click", function (event) {
+    var button = event.target && event.target.closest ? event.target.closest(".comment-delete") : null;
+    if (!button) return;
+    if (!window.confirm("Delete your comment? This cannot be undone.")) {
+      event.preventDefault();
+      event.stopPropagation();
+    }
+  }, true);
 
   document.addEventListener("htmx:load", function (event) {
     localTimes(event.detail.elt);

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from flask import Flask
 
@@ -12,7 +13,7 @@ from blog import create_app
 from blog.extensions import db
 from blog.jobs import runner
 from tests.helpers.html import parse, text
-from tests.helpers.smtp import Received
+from tests.helpers.smtp import Received, SMTPServer
 
 
 @contextmanager
@@ -25,6 +26,16 @@ def app_outside_context(config: dict) -> Iterator[Flask]:
     finally:
         with app.app_context():
             db.engine.dispose()
+
+
+def mail_config(smtp: SMTPServer, tmp_path: Path, **extra) -> dict:
+    """Settings that make a test app mail through smtp, with its job queue under tmp_path."""
+    return {
+        **smtp.config(),
+        "SERVER_NAME": "localhost",
+        "JOBS_STORAGE_URL": f"sqlite:///{tmp_path / 'queue.sqlite'}",
+        **extra,
+    }
 
 
 def drain(app: Flask) -> int:

@@ -34,7 +34,11 @@ CROSS_SITE_APIS = SIGNED_URL_ROUTES | OPEN_APIS
 # a browser says another site sent instead (blog.origin, 403); a logged-in writer's request
 # still needs the token. The walker checks exactly these for the origin rule, every other
 # state-changing route for the token.
-ORIGIN_GUARDED_FORMS = {"comments.create"}
+ORIGIN_GUARDED_FORMS = {
+    "comments.create",
+    "comments.preview",  # the comment form's Preview button (issue 17)
+    "comments.edit",  # one's own comment, edited or deleted within the window (issue 17)
+}
 # Every view Flask-WTF skips, each for one of the reasons above.
 TOKEN_EXEMPT = CROSS_SITE_APIS | ORIGIN_GUARDED_FORMS
 
