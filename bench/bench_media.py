@@ -98,8 +98,8 @@ def bench_uploads(scratch: Path, count: int) -> list[tuple[str, float, float]]:
     from flask_migrate import upgrade
 
     from blog.extensions import db
-    from blog.jobs import runner
-    from blog.media import heartbeat, images, library
+    from blog.jobs import heartbeat, runner
+    from blog.media import images, library
     from tests.helpers import factories
 
     app = make_app(scratch)

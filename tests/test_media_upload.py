@@ -18,9 +18,8 @@ from werkzeug.datastructures import FileStorage
 
 from blog import create_app
 from blog.extensions import db
-from blog.jobs import runner
+from blog.jobs import heartbeat, runner
 from blog.jobs.models import Job
-from blog.media import heartbeat
 from blog.media.models import MediaFile
 from blog.models import Post, Setting, utcnow
 from tests.helpers import factories

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from blog import create_app
 from blog.admin.auth import new_setup_token
 from blog.extensions import db
-from blog.media import heartbeat
+from blog.jobs import heartbeat
 from blog.models import Post, Setting, utcnow
 from blog.site import SiteSettings, settings_version
 from tests.helpers.auth import login

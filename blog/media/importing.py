@@ -34,7 +34,8 @@ import lxml.html
 from flask import current_app
 
 from blog import content
-from blog.media import heartbeat, images, library, markup
+from blog.jobs import heartbeat
+from blog.media import images, library, markup
 from blog.models import Post
 
 # Files a reference to the old site may name: pictures and what was saved of them.

@@ -1,12 +1,12 @@
-"""Wire images into the app: the media folder, the sizes job, the worker's heartbeat, and the
-template helpers (first_image for link previews, filesize)."""
+"""Wire images into the app: the media folder, the sizes job, the worker's heartbeat, and
+the filesize filter (blog.sharing reads first_image for link previews)."""
 
 from __future__ import annotations
 
 from flask import Flask
 
-from blog.jobs import registry
-from blog.media import heartbeat, library, sizes, storage
+from blog.jobs import heartbeat, registry
+from blog.media import library, sizes, storage
 
 
 def filesize(size: int) -> str:
@@ -22,5 +22,4 @@ def init_app(app: Flask) -> None:
     storage.init_app(app)
     registry.register(library.SIZES_JOB, sizes.run, sizes.describe)
     registry.register_periodic("media.heartbeat", heartbeat.beat, minute="*")
-    app.jinja_env.globals["first_image"] = library.first_image
     app.jinja_env.filters["filesize"] = filesize

@@ -1,6 +1,6 @@
 """The "media.sizes" job: make an uploaded image's srcset files, then show them in its posts.
 
-An upload leaves this job when a worker is running (blog.media.heartbeat): the writer gets the
+An upload leaves this job when a worker is running (blog.jobs.heartbeat): the writer gets the
 image back as soon as its original is stored, and the worker decodes it again (a JPEG in
 draft mode, at the smallest scale that still covers the largest width) to make the sizes.
 Running it twice is harmless: the files are named by content and the row is checked first.

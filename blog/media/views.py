@@ -24,7 +24,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from blog import errors
 from blog.extensions import db, login_manager
 from blog.htmx import is_htmx
-from blog.media import heartbeat, images, library, refresh, storage
+from blog.jobs import heartbeat
+from blog.media import images, library, refresh, storage
 from blog.media.forms import AltForm, DeleteForm, UploadForm
 from blog.media.models import MediaFile
 from blog.media.names import MEDIA_TYPES, NAME, file_name

@@ -10,7 +10,7 @@ import threading
 import time
 from pathlib import Path
 
-from blog.media import heartbeat
+from blog.jobs import heartbeat
 
 ROOT = Path(__file__).resolve().parents[2]
 

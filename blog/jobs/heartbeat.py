@@ -8,8 +8,6 @@ job, so a worker too busy to run jobs stops claiming to be there); a time older 
 STALE_AFTER means no worker. A worker stopped a minute ago still counts for up to 2.5 minutes:
 an upload in that window leaves its sizes as a job, which the next worker runs when it starts
 (its first sweep), and until then the post shows the image without a srcset, never broken.
-
-(This belongs to blog/jobs; it lives here until that package grows a heartbeat of its own.)
 """
 
 from __future__ import annotations
