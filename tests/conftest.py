@@ -32,6 +32,7 @@ from tests.helpers.database import (
     worker_database,
 )
 from tests.helpers.servers import Gunicorn, redis_server, serve_in_thread
+from tests.helpers.smtp import SMTPServer
 
 # --- Markers and the two passes ----------------------------------------------------------------
 
@@ -224,6 +225,14 @@ def gunicorn(database_uri):
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SMTPServer]:
+    """A real SMTP server (aiosmtpd) on a free loopback port; .messages has what it accepted."""
+    server = SMTPServer().start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

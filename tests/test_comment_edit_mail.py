@@ -22,14 +22,6 @@ from tests.helpers.auth import login
 from tests.helpers.comments import send_comment
 from tests.helpers.html import csrf_token, form_fields, parse
 from tests.helpers.mail import confirm, drain, mail_config
-from tests.helpers.smtp import SMTPServer
-
-
-@pytest.fixture
-def smtp():
-    server = SMTPServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

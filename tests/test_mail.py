@@ -27,14 +27,6 @@ from tests.helpers.auth import login
 from tests.helpers.comments import send_comment
 from tests.helpers.html import csrf_token, errors_by_field, parse, text
 from tests.helpers.mail import app_outside_context, confirm, drain, link_to
-from tests.helpers.smtp import SMTPServer
-
-
-@pytest.fixture
-def smtp():
-    server = SMTPServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

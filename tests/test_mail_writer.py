@@ -20,15 +20,7 @@ from tests.helpers.auth import login
 from tests.helpers.comments import send_comment
 from tests.helpers.html import errors_by_field, form_fields, parse, text
 from tests.helpers.mail import confirm, drain, link_to
-from tests.helpers.smtp import SMTPServer
 from tests.helpers.vnu import validate
-
-
-@pytest.fixture
-def smtp():
-    server = SMTPServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -16,15 +16,7 @@ from blog.models import utcnow
 from tests.helpers import factories
 from tests.helpers.comments import send_comment
 from tests.helpers.mail import confirm
-from tests.helpers.smtp import SMTPServer
 from tests.helpers.worker import WorkerProcess
-
-
-@pytest.fixture
-def smtp():
-    server = SMTPServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -112,14 +112,9 @@ def read_the_form_first() -> None:
 @origin.protect
 def create(slug: str, year: int | None = None, month: int | None = None):
     """Add a comment: htmx gets the new fragments, a plain form post a redirect to the comment."""
-    ref = _post_to_comment(slug, year, month)
-    form = comment_form()
-    if not spam.comments_open(ref):
-        return _closed(ref.load(), form)
-    parent = top_level_comment(ref, form.parent_id.data)
-    form.parent_id.data = parent.id if parent else None
-    if not form.validate_on_submit():
-        return _form_again(ref.load(), form, 422)
+    ref, form, parent, refusal = _read_form(slug, year, month)
+    if refusal is not None:
+        return refusal
     duplicate = spam.duplicate_of(ref, form, request.remote_addr or "")
     if duplicate is not None:
         held = "" if duplicate.status == CommentStatus.APPROVED else " (it waits for moderation)"
@@ -179,16 +174,28 @@ def preview(slug: str, year: int | None = None, month: int | None = None):
     htmx gets the form back with the preview above the fields; a plain form post the whole
     page. The comment is rendered as posting would render it (blog.comments.formatting).
     """
+    ref, form, _, refusal = _read_form(slug, year, month)
+    if refusal is not None:
+        return refusal
+    spam.stamp_after_preview(form)
+    return _form_again(ref.load(), form, 200, alert=PREVIEWED, preview=preview_of(form))
+
+
+def _read_form(slug: str, year: int | None, month: int | None):
+    """Read the comment form sent to a post or page, for posting and previewing alike.
+
+    Return (the post, the form, the comment answered, None), or the answer to send instead as
+    the last item: the form back when comments are closed or a field is wrong.
+    """
     ref = _post_to_comment(slug, year, month)
     form = comment_form()
     if not spam.comments_open(ref):
-        return _closed(ref.load(), form)
+        return ref, form, None, _closed(ref.load(), form)
     parent = top_level_comment(ref, form.parent_id.data)
     form.parent_id.data = parent.id if parent else None
     if not form.validate_on_submit():
-        return _form_again(ref.load(), form, 422)
-    spam.stamp_after_preview(form)
-    return _form_again(ref.load(), form, 200, alert=PREVIEWED, preview=preview_of(form))
+        return ref, form, parent, _form_again(ref.load(), form, 422)
+    return ref, form, parent, None
 
 
 @dataclass(frozen=True)

@@ -16,15 +16,8 @@ from tests.helpers import factories
 from tests.helpers.comments import send_comment
 from tests.helpers.factories import path_of
 from tests.helpers.mail import app_outside_context, link_to
-from tests.helpers.smtp import SMTPServer, free_port
+from tests.helpers.smtp import free_port
 from tests.helpers.worker import WorkerProcess, wait_for_first_beat
-
-
-@pytest.fixture
-def smtp():
-    server = SMTPServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
