@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import abort, current_app, has_request_context, redirect, request, url_for
@@ -105,14 +106,14 @@ class PageSlugConverter(BaseConverter):
         self.regex = rf"(?!(?:{words}|\d+)(?:/|$))[^/.]+"
 
 
-def permalink_month(when: datetime) -> tuple[int, int]:
-    """Return the (year, month) of a post's address: its publication on the blog's clock."""
-    moment = local(when)
+def permalink_month(when: datetime, clock: ZoneInfo | None = None) -> tuple[int, int]:
+    """Return the (year, month) of a post's address: its publication on the blog's clock.
+
+    clock: the blog's zone when the caller has it already (read with its post, blog.posts.keys
+    and blog.comments.views; or once for many posts), else it is read from the site settings.
+    """
+    moment = local(when) if clock is None else when.astimezone(clock)
     return moment.year, moment.month
-
-
-def _months_in_any_zone(when: datetime) -> set[tuple[int, int]]:
-    return {((when + offset).year, (when + offset).month) for offset in ZONE_OFFSETS}
 
 
 def get_public_post(slug: str, year: int | None = None, month: int | None = None) -> Post:
@@ -125,10 +126,10 @@ def get_public_post(slug: str, year: int | None = None, month: int | None = None
     statement = _PUBLIC_PAGE if year is None else _PUBLIC_POST
     post = db.session.scalar(statement, {"slug": slug, "now": utcnow()})
     if post is not None and year is not None:
-        month_then = (year, month)
-        if month_then != permalink_month(post.published_at):
-            if month_then in _months_in_any_zone(post.published_at):
-                abort(moved(post))
+        where = month_matches(post.published_at, year, month)
+        if where is None:
+            abort(moved(post))
+        if where is False:
             post = None
     if post is None:
         path = f"/{slug}/" if year is None else f"/{year:04d}/{month:02d}/{slug}/"
@@ -155,11 +156,17 @@ def public_path(post: Post) -> str:
     return f"/{year:04d}/{month:02d}/{post.slug}/"
 
 
-def month_matches(when: datetime, year: int, month: int) -> bool | None:
-    """True: the post's month; None: a month it had in another zone (moved); False: wrong."""
-    if (year, month) == permalink_month(when):
+def month_matches(
+    when: datetime, year: int, month: int, clock: ZoneInfo | None = None
+) -> bool | None:
+    """True: the post's month; None: a month it had in another zone (moved); False: wrong.
+
+    clock: as permalink_month() takes it.
+    """
+    if (year, month) == permalink_month(when, clock):
         return True
-    return None if (year, month) in _months_in_any_zone(when) else False
+    anywhere = {((when + offset).year, (when + offset).month) for offset in ZONE_OFFSETS}
+    return None if (year, month) in anywhere else False
 
 
 def moved(post: Post):
@@ -189,8 +196,8 @@ def post_urls(posts: Iterable[Post], _external: bool = False) -> Iterator[str]:
     adapter = current_app.create_url_adapter(request if has_request_context() else None)
     clock = zone()  # once: the month of every address is on the blog's clock
     for post in posts:
-        when = post.published_at.astimezone(clock)
-        values = {"year": when.year, "month": when.month, "slug": post.slug}
+        year, month = permalink_month(post.published_at, clock)
+        values = {"year": year, "month": month, "slug": post.slug}
         yield adapter.build("posts.detail", values, force_external=_external)
 
 

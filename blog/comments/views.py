@@ -62,7 +62,14 @@ from blog.models import (
     UTCDateTime,
     utcnow,
 )
-from blog.permalinks import PAGE_PATH, POST_PATH, get_public_post, month_matches, post_url
+from blog.permalinks import (
+    PAGE_PATH,
+    POST_PATH,
+    get_public_post,
+    month_matches,
+    permalink_month,
+    post_url,
+)
 from blog.posts.page import render_post_page
 from blog.prepared import Prepared
 from blog.site import SETTING_KEY as SITE_KEY
@@ -231,8 +238,7 @@ def _post_to_comment(slug: str, year: int | None, month: int | None) -> PostRef:
     if rows:
         post_id, published, comments_open, site_text = rows[0]
         published_at = datetime.fromisoformat(published).replace(tzinfo=UTC)
-        local = published_at.astimezone(zone_of(site_text))
-        if page or (local.year, local.month) == (year, month):
+        if page or permalink_month(published_at, zone_of(site_text)) == (year, month):
             kind = PostKind.PAGE if page else PostKind.POST
             address = {"slug": slug} if page else {"year": year, "month": month, "slug": slug}
             return PostRef(post_id, slug, kind, published_at, bool(comments_open), address)

@@ -37,6 +37,7 @@ from blog.models import (
     post_tags,
     utcnow,
 )
+from blog.permalinks import permalink_month
 from blog.prepared import Prepared
 
 # Settings (Setting rows) whose stored values every page shows: part of every page key. The
@@ -126,8 +127,7 @@ def post_page(year: int, month: int, slug: str) -> PostPageKey | None:
     published, comments_open, *rest = rows[0]
     published_at = datetime.fromisoformat(published).replace(tzinfo=UTC)
     *_, site_text, _navigation, discussion = rest
-    local = published_at.astimezone(site.zone_of(site_text))
-    if (local.year, local.month) != (year, month):
+    if permalink_month(published_at, site.zone_of(site_text)) != (year, month):
         return None  # the view asks get_public_post: moved to the blog's month, or 404
     is_open = bool(comments_open) and not _closed_by_age(published_at, discussion, now)
     return PostPageKey((published, *rest, is_open), is_open)
