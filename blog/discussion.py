@@ -6,7 +6,6 @@ policy. moderation_verdict() and auto_closed() are the two questions the comment
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 import re
@@ -15,14 +14,14 @@ from datetime import timedelta
 from enum import StrEnum
 
 import sqlalchemy as sa
-from flask import g, has_app_context
+from flask import has_app_context
 
 from blog.blocklist import compiled
-from blog.extensions import db
+from blog.extensions import db, request_cache
 from blog.models import Comment, CommentStatus, Post, Setting, utcnow
-from blog.prepared import Prepared
 
 SETTING_KEY = "discussion"
+_CACHED = "discussion_settings"  # the request's, in blog.extensions.request_cache
 
 
 class Moderation(StrEnum):
@@ -68,36 +67,13 @@ class DiscussionSettings:
         """Return the settings, read from the database once per request (defaults field by field).
 
         Pages ask for them once per comment (is the Reply button shown?); the request keeps
-        what it read, so a page costs one query however many comments it has.
+        what it read, so a page costs one query however many comments it has, and it is the
+        query that reads every setting (Setting.snapshot: the site's title and clock too).
         """
-        if has_app_context() and "discussion_settings" in g:
-            return g.discussion_settings
-        settings = cls._read()
-        if has_app_context():
-            g.discussion_settings = settings
-        return settings
-
-    @classmethod
-    def _read(cls) -> DiscussionSettings:
-        # A prebuilt statement on the driver and the text parsed once: building an ORM query
-        # for the one Setting row cost 0.3 ms, a tenth of posting a comment.
-        if db.session.new or db.session.dirty:
-            db.session.flush()  # settings just saved in this request
-        if (snapshot := Setting.snapshot_taken()) is not None:
-            # The page read every setting already (the site's title, its clock): no query more.
-            return cls.from_stored(snapshot.get(SETTING_KEY) or {})
-        rows = _STORED_TEXT.run_in_session()
-        return cls.from_text(rows[0][0] if rows else None)
-
-    @staticmethod
-    def from_text(text: str | None) -> DiscussionSettings:
-        """Return the settings stored as this JSON text (None: the defaults).
-
-        The page cache reads the stored text with each page's key (blog.posts.keys).
-        """
-        return dataclasses.replace(
-            stored_discussion(text), blocklist=list(stored_discussion(text).blocklist)
-        )
+        cache = request_cache() if has_app_context() else {}
+        if _CACHED not in cache:
+            cache[_CACHED] = cls.from_stored(Setting.get(SETTING_KEY) or {})
+        return cache[_CACHED]
 
     @classmethod
     def from_stored(cls, stored: dict) -> DiscussionSettings:
@@ -122,20 +98,16 @@ class DiscussionSettings:
     def save(self) -> None:
         """Store the settings (the caller commits)."""
         if has_app_context():
-            g.pop("discussion_settings", None)
+            request_cache().pop(_CACHED, None)
         value = asdict(self)
         value["moderation"] = str(self.moderation)
         Setting.put(SETTING_KEY, value)
 
 
-_STORED_TEXT = Prepared(
-    sa.select(sa.cast(Setting.value, sa.Text)).where(Setting.key == SETTING_KEY)
-)
-
-
 @functools.lru_cache(maxsize=16)
 def stored_discussion(text: str | None) -> DiscussionSettings:
-    """Return the settings stored as this text, parsed once and shared: read, never change it."""
+    """Return the settings stored as this text (a page key reads it: blog.posts.keys), parsed
+    once and shared: read, never change it."""
     stored = json.loads(text) if text else {}
     return DiscussionSettings.from_stored(stored if isinstance(stored, dict) else {})
 

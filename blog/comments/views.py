@@ -249,13 +249,12 @@ def _post_to_comment(slug: str, year: int | None, month: int | None) -> PostRef:
 def _to_comment(visible: sa.ColumnElement[bool]) -> Prepared:
     """Build once the read of what posting needs, run on the driver in the request's
     transaction (blog.prepared)."""
-    site_text = sa.select(sa.cast(Setting.value, sa.Text)).where(Setting.key == SITE_KEY)
     return Prepared(
         sa.select(
             Post.id,
             sa.cast(Post.published_at, sa.Text),
             sa.cast(Post.comments_open, sa.Integer),
-            site_text.scalar_subquery(),
+            Setting.stored_text(SITE_KEY),
         ).where(Post.slug == sa.bindparam("slug", type_=sa.String()), visible),
         slug="",
         now=None,

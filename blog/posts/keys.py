@@ -81,10 +81,7 @@ def _neighbour(older: bool) -> sa.ScalarSelect:
 
 def _settings(keys: tuple[str, ...]) -> list[sa.ScalarSelect]:
     """The stored text of these settings, a column each."""
-    return [
-        sa.select(sa.cast(Setting.value, sa.Text)).where(Setting.key == key).scalar_subquery()
-        for key in keys
-    ]
+    return [Setting.stored_text(key) for key in keys]
 
 
 def _text(column: sa.ColumnElement) -> sa.ColumnElement[str]:
