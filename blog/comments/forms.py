@@ -15,6 +15,10 @@ NAME_MAX = 100
 EMAIL_MAX = 254
 URL_MAX = 500
 BODY_MAX = 10_000
+# A comment's length, posted or edited (validators keep no state: one serves both forms).
+_BODY_LENGTH = Length(
+    max=BODY_MAX, message=f"Comments are limited to {BODY_MAX:,} characters; please shorten yours."
+)
 
 
 def _strip(value: str | None) -> str | None:
@@ -105,10 +109,7 @@ class CommentForm(FlaskForm):
         filters=[_newlines],
         validators=[
             DataRequired("Please write a comment before sending it."),
-            Length(
-                max=BODY_MAX,
-                message=f"Comments are limited to {BODY_MAX:,} characters; please shorten yours.",
-            ),
+            _BODY_LENGTH,
         ],
     )
     remember = BooleanField(
@@ -152,10 +153,7 @@ class EditCommentForm(FlaskForm):
         filters=[_newlines],
         validators=[
             DataRequired("Write something, or delete the comment instead."),
-            Length(
-                max=BODY_MAX,
-                message=f"Comments are limited to {BODY_MAX:,} characters; please shorten yours.",
-            ),
+            _BODY_LENGTH,
         ],
     )
     # Which button: "save" (the default) or "delete".

@@ -198,7 +198,7 @@ def comment_listing(
     post: Post,
     form: CommentForm | None = None,
     *,
-    is_open: bool | None = None,
+    is_open: bool,
     shared: bool = False,
     alert: str = "",
     preview: Preview | None = None,
@@ -210,8 +210,6 @@ def comment_listing(
     replying = form is not None and bool(form.parent_id.data)
     editable = frozenset() if shared else editable_ids(post)
     shared = shared or (not replying and not held_ids())
-    if is_open is None:
-        is_open = spam.comments_open(post)
     # The settings' version too: the list shows times on the blog's clock.
     key = (post.id, post.revision, is_open, request.script_root, settings_version())
     cache = app_cache("comment_listing_cache", "COMMENTS_CACHE_SIZE")
