@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from blog.discussion import DiscussionSettings, Moderation
 from blog.extensions import db
 from blog.jobs.models import Job
+from blog.mail import fanout
 from blog.mail.models import MailAddress, MailMessage, Subscription
 from blog.models import Comment, User, WriterNotify, utcnow
 from blog.site import SiteSettings
@@ -408,6 +409,36 @@ def test_past_the_hourly_limit_the_rest_comes_as_one_digest(app, client, smtp, p
             )
             == 3
         )
+
+
+def test_a_comment_fans_out_in_a_few_statements_and_once_however_often_it_runs(app, post, queries):
+    """Sixty followers (two batches): the messages go in one INSERT a batch, not one each,
+    and no reader's row is read again after the first batch commits; the job run again (its
+    worker died before marking it done) adds nothing."""
+    with app.app_context():
+        for n in range(60):
+            address = MailAddress(email=f"reader{n}@example.org", confirmed_at=utcnow())
+            db.session.add(address)
+            db.session.flush()
+            db.session.add(Subscription(address_id=address.id, post_id=post.id))
+        db.session.commit()
+    assert (
+        send_comment(app.test_client(), post, author_name="Bo", body="To all.").status_code == 303
+    )
+
+    def fan_out() -> tuple[int, int]:
+        with app.app_context():
+            job = db.session.scalar(sa.select(Job).where(Job.kind == "mail.comment"))
+            fanout.comment_published(job)
+            sends = sa.select(sa.func.count(Job.id)).where(Job.kind == "mail.send")
+            return db.session.scalar(sa.select(sa.func.count(MailMessage.id))), db.session.scalar(
+                sends
+            )
+
+    with queries() as statements:
+        assert fan_out() == (60, 2)
+    assert len(statements) < 20, "\n".join(statements)  # 83 with a statement per reader
+    assert fan_out() == (60, 2)
 
 
 # --- Links: forged, expired, and what they change --------------------------------------------
