@@ -16,29 +16,31 @@ from email.utils import parseaddr
 import pytest
 import sqlalchemy as sa
 
+from blog import create_app
 from blog.discussion import DiscussionSettings, Moderation
 from blog.extensions import db
 from blog.jobs.models import Job
 from blog.mail import fanout
 from blog.mail.models import MailAddress, MailMessage, Subscription
-from blog.models import Comment, User, WriterNotify, utcnow
+from blog.models import Comment, WriterNotify, utcnow
 from blog.site import SiteSettings
 from tests.helpers import factories
 from tests.helpers.auth import login
 from tests.helpers.comments import send_comment
 from tests.helpers.html import csrf_token, errors_by_field, parse, text
-from tests.helpers.mail import app_outside_context, confirm, drain, link_to
+from tests.helpers.mail import confirm, drain, link_to, mail_config, set_writer
 
 
 @pytest.fixture
 def app_config(app_config, smtp, tmp_path):
     return {
         **app_config,
-        **smtp.config(),
-        "SERVER_NAME": "localhost",
-        "JOBS_STORAGE_URL": f"sqlite:///{tmp_path / 'queue.sqlite'}",
-        "MAIL_DEFAULT_SENDER": "Field Notes <blog@example.org>",
-        "MAIL_HOURLY_LIMIT": 3,
+        **mail_config(
+            smtp,
+            tmp_path,
+            MAIL_DEFAULT_SENDER="Field Notes <blog@example.org>",
+            MAIL_HOURLY_LIMIT=3,
+        ),
     }
 
 
@@ -118,14 +120,6 @@ def test_a_reader_subscribes_confirms_hears_of_a_reply_and_leaves_in_one_click(
 
 
 # --- Helpers of this module ------------------------------------------------------------------
-
-
-def set_writer(app, **values) -> None:
-    with app.app_context():
-        user = db.session.scalar(sa.select(User).where(User.username == "nell"))
-        for name, value in values.items():
-            setattr(user, name, value)
-        db.session.commit()
 
 
 def hold_every_comment(app) -> None:
@@ -735,19 +729,19 @@ def test_a_posts_mails_form_one_thread_and_another_posts_another(app, client, sm
 
 def test_without_a_mail_server_mail_is_written_to_eml_files(app_config, tmp_path):
     config = {**app_config, "MAIL_SERVER": "", "MAIL_FILE_PATH": str(tmp_path / "mail")}
-    with app_outside_context(config) as app:
-        factories.writer(app)
-        post = factories.post(app, "Talking back")
-        client = app.test_client()
-        send_comment(
-            client,
-            post,
-            author_name="Ada",
-            author_email="ada@example.org",
-            body="To a file.",
-            subscribe="all",
-        )
-        drain(app)
+    app = create_app(config)
+    factories.writer(app)
+    post = factories.post(app, "Talking back")
+    client = app.test_client()
+    send_comment(
+        client,
+        post,
+        author_name="Ada",
+        author_email="ada@example.org",
+        body="To a file.",
+        subscribe="all",
+    )
+    drain(app)
     [path] = (tmp_path / "mail").glob("*.eml")
     message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
     assert message["To"] == "ada@example.org"
