@@ -281,9 +281,14 @@ def published_of(entry: dict, now: datetime) -> datetime | None:
     return min(when, now)
 
 
-def read_mention(html: str, url: str, target: str, max_chars: int, now: datetime) -> Mention:
-    """Read what the page at url says about target (the caller has checked that it links)."""
-    parsed = parse_mf2(html, url)
+def read_mention(
+    html: str, url: str, target: str, max_chars: int, now: datetime, parsed: dict | None = None
+) -> Mention:
+    """Read what the page at url says about target (the caller has checked that it links).
+
+    parsed: the page's parse_mf2(), when the caller has it already (mf2py is the slow part)."""
+    if parsed is None:
+        parsed = parse_mf2(html, url)
     entry = primary_entry(parsed) or {"type": ["h-entry"], "properties": {}}
     properties = entry.get("properties", {})
     kind = kind_of(entry, target)
