@@ -99,7 +99,8 @@ def site_name(url: str) -> str:
 # --- Does the source link to the target? -------------------------------------------------------
 
 
-def _document(html: str | bytes) -> etree._Element | None:
+def html_document(html: str | bytes) -> etree._Element | None:
+    """Parse a whole page as HTML (a browser's reading); None when it is empty or unreadable."""
     if not html or not html.strip():
         return None
     try:
@@ -111,7 +112,7 @@ def _document(html: str | bytes) -> etree._Element | None:
 def links_to(html: str | bytes, base_url: str, target: str) -> bool:
     """Return True when the page links to target (fragments and default ports aside)."""
     wanted = normalize(target)
-    document = _document(html)
+    document = html_document(html)
     if document is None:
         return False
     base = base_url
