@@ -45,7 +45,7 @@ from blog.mail.models import MailAddress, Subscription  # noqa: E402
 from blog.models import Post, PostStatus, User, utcnow  # noqa: E402
 from tests.helpers.html import form_fields  # noqa: E402
 from tests.helpers.smtp import SMTPServer  # noqa: E402
-from tests.helpers.worker import WorkerProcess  # noqa: E402
+from tests.helpers.worker import WorkerProcess, worker_settings  # noqa: E402
 
 TEXT = (
     "I tried the notebook idea for a month and it stuck. The trick for me was a pocket-sized "
@@ -169,21 +169,7 @@ def sending(args) -> None:
                 site = make_site(Path(tmp), smtp)
                 app = site["app"]
                 subscribe(app, "somebody-listens", args.mails)
-                worker_config = {
-                    k: site["config"][k]
-                    for k in (
-                        "SQLALCHEMY_DATABASE_URI",
-                        "SECRET_KEY",
-                        "SERVER_NAME",
-                        "JOBS_STORAGE_URL",
-                        "JOBS_POLL_SECONDS",
-                        "MAIL_SERVER",
-                        "MAIL_PORT",
-                        "MAIL_TIMEOUT",
-                        "MAIL_HOURLY_LIMIT",
-                    )
-                }
-                worker = WorkerProcess(worker_config, threads=threads)
+                worker = WorkerProcess(worker_settings(site["config"]), threads=threads)
                 cpu_before = cpu_seconds(worker.process.pid)
                 try:
                     with app.app_context():

@@ -15,11 +15,11 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from blog import create_app
 from blog.extensions import db
 from blog.jobs import outbox, queue, registry, runner
 from blog.jobs.models import Job, JobStatus
 from blog.models import utcnow
-from tests.helpers.mail import app_outside_context
 
 CALLS: list[dict] = []
 # What the test kind does next: None (succeed), an exception to raise.
@@ -244,12 +244,12 @@ def test_the_queue_lives_where_the_settings_say(app_config, tmp_path, redis_url)
         (f"sqlite:///{tmp_path / 'q.sqlite'}", "SqliteStorage"),
         (redis_url, "RedisStorage"),
     ):
-        with app_outside_context({**app_config, "JOBS_STORAGE_URL": url}) as app:
-            storage = app.extensions["jobs"].huey.storage
-            assert kind in [cls.__name__ for cls in type(storage).__mro__]
-            record(app)
-            assert app.extensions["jobs"].huey.pending_count() == 1
-            app.extensions["jobs"].huey.flush()
+        app = create_app({**app_config, "JOBS_STORAGE_URL": url})
+        storage = app.extensions["jobs"].huey.storage
+        assert kind in [cls.__name__ for cls in type(storage).__mro__]
+        record(app)
+        assert app.extensions["jobs"].huey.pending_count() == 1
+        app.extensions["jobs"].huey.flush()
     with pytest.raises(ValueError, match="JOBS_STORAGE_URL"):
         queue.make_huey(type("App", (), {"config": {"JOBS_STORAGE_URL": "ftp://x"}})())
 
@@ -271,10 +271,10 @@ def test_a_queue_that_cannot_be_reached_loses_no_job(app_config, caplog):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     config = {**app_config, "JOBS_STORAGE_URL": f"redis://127.0.0.1:{port}/0"}
-    with app_outside_context(config) as app:
-        job_id = record(app)  # the change commits; queueing fails after it
-        assert "could not queue jobs" in caplog.text
-        with app.app_context():
-            assert runner.due_jobs() == [job_id]  # the sweep's list: it runs all the same
-            runner.run_due()
-        assert CALLS == [{"n": 1}]
+    app = create_app(config)
+    job_id = record(app)  # the change commits; queueing fails after it
+    assert "could not queue jobs" in caplog.text
+    with app.app_context():
+        assert runner.due_jobs() == [job_id]  # the sweep's list: it runs all the same
+        runner.run_due()
+    assert CALLS == [{"n": 1}]

@@ -16,28 +16,31 @@ from email.utils import parseaddr
 import pytest
 import sqlalchemy as sa
 
+from blog import create_app
 from blog.discussion import DiscussionSettings, Moderation
 from blog.extensions import db
 from blog.jobs.models import Job
+from blog.mail import fanout
 from blog.mail.models import MailAddress, MailMessage, Subscription
-from blog.models import Comment, User, WriterNotify, utcnow
+from blog.models import Comment, WriterNotify, utcnow
 from blog.site import SiteSettings
 from tests.helpers import factories
 from tests.helpers.auth import login
 from tests.helpers.comments import send_comment
 from tests.helpers.html import csrf_token, errors_by_field, parse, text
-from tests.helpers.mail import app_outside_context, confirm, drain, link_to
+from tests.helpers.mail import confirm, drain, link_to, mail_config, set_writer
 
 
 @pytest.fixture
 def app_config(app_config, smtp, tmp_path):
     return {
         **app_config,
-        **smtp.config(),
-        "SERVER_NAME": "localhost",
-        "JOBS_STORAGE_URL": f"sqlite:///{tmp_path / 'queue.sqlite'}",
-        "MAIL_DEFAULT_SENDER": "Field Notes <blog@example.org>",
-        "MAIL_HOURLY_LIMIT": 3,
+        **mail_config(
+            smtp,
+            tmp_path,
+            MAIL_DEFAULT_SENDER="Field Notes <blog@example.org>",
+            MAIL_HOURLY_LIMIT=3,
+        ),
     }
 
 
@@ -117,14 +120,6 @@ def test_a_reader_subscribes_confirms_hears_of_a_reply_and_leaves_in_one_click(
 
 
 # --- Helpers of this module ------------------------------------------------------------------
-
-
-def set_writer(app, **values) -> None:
-    with app.app_context():
-        user = db.session.scalar(sa.select(User).where(User.username == "nell"))
-        for name, value in values.items():
-            setattr(user, name, value)
-        db.session.commit()
 
 
 def hold_every_comment(app) -> None:
@@ -408,6 +403,36 @@ def test_past_the_hourly_limit_the_rest_comes_as_one_digest(app, client, smtp, p
             )
             == 3
         )
+
+
+def test_a_comment_fans_out_in_a_few_statements_and_once_however_often_it_runs(app, post, queries):
+    """Sixty followers (two batches): the messages go in one INSERT a batch, not one each,
+    and no reader's row is read again after the first batch commits; the job run again (its
+    worker died before marking it done) adds nothing."""
+    with app.app_context():
+        for n in range(60):
+            address = MailAddress(email=f"reader{n}@example.org", confirmed_at=utcnow())
+            db.session.add(address)
+            db.session.flush()
+            db.session.add(Subscription(address_id=address.id, post_id=post.id))
+        db.session.commit()
+    assert (
+        send_comment(app.test_client(), post, author_name="Bo", body="To all.").status_code == 303
+    )
+
+    def fan_out() -> tuple[int, int]:
+        with app.app_context():
+            job = db.session.scalar(sa.select(Job).where(Job.kind == "mail.comment"))
+            fanout.comment_published(job)
+            sends = sa.select(sa.func.count(Job.id)).where(Job.kind == "mail.send")
+            return db.session.scalar(sa.select(sa.func.count(MailMessage.id))), db.session.scalar(
+                sends
+            )
+
+    with queries() as statements:
+        assert fan_out() == (60, 2)
+    assert len(statements) < 20, "\n".join(statements)  # 83 with a statement per reader
+    assert fan_out() == (60, 2)
 
 
 # --- Links: forged, expired, and what they change --------------------------------------------
@@ -704,19 +729,19 @@ def test_a_posts_mails_form_one_thread_and_another_posts_another(app, client, sm
 
 def test_without_a_mail_server_mail_is_written_to_eml_files(app_config, tmp_path):
     config = {**app_config, "MAIL_SERVER": "", "MAIL_FILE_PATH": str(tmp_path / "mail")}
-    with app_outside_context(config) as app:
-        factories.writer(app)
-        post = factories.post(app, "Talking back")
-        client = app.test_client()
-        send_comment(
-            client,
-            post,
-            author_name="Ada",
-            author_email="ada@example.org",
-            body="To a file.",
-            subscribe="all",
-        )
-        drain(app)
+    app = create_app(config)
+    factories.writer(app)
+    post = factories.post(app, "Talking back")
+    client = app.test_client()
+    send_comment(
+        client,
+        post,
+        author_name="Ada",
+        author_email="ada@example.org",
+        body="To a file.",
+        subscribe="all",
+    )
+    drain(app)
     [path] = (tmp_path / "mail").glob("*.eml")
     message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
     assert message["To"] == "ada@example.org"

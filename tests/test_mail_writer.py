@@ -19,18 +19,13 @@ from tests.helpers import factories
 from tests.helpers.auth import login
 from tests.helpers.comments import send_comment
 from tests.helpers.html import errors_by_field, form_fields, parse, text
-from tests.helpers.mail import confirm, drain, link_to
+from tests.helpers.mail import confirm, drain, link_to, mail_config, set_writer
 from tests.helpers.vnu import validate
 
 
 @pytest.fixture
 def app_config(app_config, smtp, tmp_path):
-    return {
-        **app_config,
-        **smtp.config(),
-        "SERVER_NAME": "localhost",
-        "JOBS_STORAGE_URL": f"sqlite:///{tmp_path / 'queue.sqlite'}",
-    }
+    return {**app_config, **mail_config(smtp, tmp_path)}
 
 
 @pytest.fixture
@@ -44,14 +39,6 @@ def writer_row(app) -> User:
         user = db.session.scalar(sa.select(User).where(User.username == "nell"))
         db.session.expunge(user)
         return user
-
-
-def set_writer(app, **values) -> None:
-    with app.app_context():
-        user = db.session.scalar(sa.select(User).where(User.username == "nell"))
-        for name, value in values.items():
-            setattr(user, name, value)
-        db.session.commit()
 
 
 # --- The address ------------------------------------------------------------------------------

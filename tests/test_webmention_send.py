@@ -54,6 +54,20 @@ def editor_report(blog, post_id: int) -> tuple[str, list[str]]:
     return (text(summary[0]) if summary else ""), items
 
 
+def schedule(blog, title: str, body: str):
+    """Schedule a post two hours ahead in the editor; return the answer and the time."""
+    when = (utcnow() + timedelta(hours=2)).replace(second=0, microsecond=0)
+    token = parse(blog.get("/admin/posts/new")).xpath("//input[@name='csrf_token']/@value")[0]
+    data = {
+        "csrf_token": token,
+        "title": title,
+        "body": body,
+        "publish_at": when.strftime("%Y-%m-%dT%H:%M"),
+        "schedule": "Schedule",
+    }
+    return blog.post("/admin/posts/new", data=data), when
+
+
 def test_publishing_sends_to_each_linked_page_and_the_editor_says_how_it_went(blog, sites):
     first, second, third = sites
     a, b, c = first.url + "/a", second.url + "/b", third.url + "/c"
@@ -95,17 +109,8 @@ def test_updating_sends_again_and_a_removed_link_gets_a_last_webmention(blog, si
 
 def test_a_scheduled_post_sends_when_it_goes_public(blog, sites):
     first, _, _ = sites
-    a = first.url + "/a"
-    when = (utcnow() + timedelta(hours=2)).replace(second=0, microsecond=0)
-    token = parse(blog.get("/admin/posts/new")).xpath("//input[@name='csrf_token']/@value")[0]
-    data = {
-        "csrf_token": token,
-        "title": "Later",
-        "body": f"[a]({a})",
-        "publish_at": when.strftime("%Y-%m-%dT%H:%M"),
-        "schedule": "Schedule",
-    }
-    assert blog.post("/admin/posts/new", data=data).status_code == 303
+    answer, when = schedule(blog, "Later", f"[a]({first.url}/a)")
+    assert answer.status_code == 303
     assert blog.work() == 0  # not due yet
     with blog.app.app_context():
         job = db.session.scalar(sa.select(Job))
@@ -177,16 +182,7 @@ def test_in_reply_to_is_marked_up_and_checked(blog, sites):
 
 def test_a_post_deleted_before_its_time_tells_nobody(blog, sites):
     first, _, _ = sites
-    when = (utcnow() + timedelta(hours=2)).replace(second=0, microsecond=0)
-    token = parse(blog.get("/admin/posts/new")).xpath("//input[@name='csrf_token']/@value")[0]
-    data = {
-        "csrf_token": token,
-        "title": "Never seen",
-        "body": f"[a]({first.url}/a)",
-        "publish_at": when.strftime("%Y-%m-%dT%H:%M"),
-        "schedule": "Schedule",
-    }
-    answer = blog.post("/admin/posts/new", data=data)
+    answer, _ = schedule(blog, "Never seen", f"[a]({first.url}/a)")
     post_id = int(answer.headers["Location"].split("/")[-2])
     blog.delete(post_id)
     with blog.app.app_context():

@@ -15,20 +15,17 @@ from blog.mail.models import MailAddress, MailMessage, MailStatus, Subscription
 from blog.models import utcnow
 from tests.helpers import factories
 from tests.helpers.comments import send_comment
-from tests.helpers.mail import confirm
-from tests.helpers.worker import WorkerProcess
+from tests.helpers.mail import confirm, mail_config
+from tests.helpers.worker import WorkerProcess, worker_settings
 
 
 @pytest.fixture
 def app_config(app_config, smtp, tmp_path):
     return {
         **app_config,
-        **smtp.config(),
-        "SERVER_NAME": "localhost",
-        "JOBS_STORAGE_URL": f"sqlite:///{tmp_path / 'queue.sqlite'}",
-        "JOBS_POLL_SECONDS": 0.05,
-        "JOBS_RETRY_SECONDS": 0.5,
-        "MAIL_HOURLY_LIMIT": 1000,
+        **mail_config(
+            smtp, tmp_path, JOBS_POLL_SECONDS=0.05, JOBS_RETRY_SECONDS=0.5, MAIL_HOURLY_LIMIT=1000
+        ),
     }
 
 
@@ -36,21 +33,7 @@ def app_config(app_config, smtp, tmp_path):
 def workers(app_config):
     """Start workers on the test's database and queue: workers() -> WorkerProcess."""
     started: list[WorkerProcess] = []
-    config = {
-        name: app_config[name]
-        for name in (
-            "SQLALCHEMY_DATABASE_URI",
-            "SECRET_KEY",
-            "SERVER_NAME",
-            "JOBS_STORAGE_URL",
-            "JOBS_POLL_SECONDS",
-            "JOBS_RETRY_SECONDS",
-            "MAIL_SERVER",
-            "MAIL_PORT",
-            "MAIL_TIMEOUT",
-            "MAIL_HOURLY_LIMIT",
-        )
-    }
+    config = worker_settings(app_config)
 
     def start() -> WorkerProcess:
         started.append(WorkerProcess(config))

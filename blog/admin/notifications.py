@@ -7,8 +7,10 @@ Readers' addresses appear here, to the writer only: never on a public page or in
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from blog.admin.forms import AccountForm, ActionForm, SelectedForm
@@ -92,14 +94,8 @@ def subscribers(post_id: int):
 def jobs():
     """Show the background jobs that failed, with their errors; run the ticked ones again."""
     form = SelectedForm()
-    if form.validate_on_submit():
-        retried = outbox.retry(form.ids.data)
-        db.session.commit()
-        flash(f"Queued again: {len(retried)} job{'' if len(retried) == 1 else 's'}.")
-        return redirect(url_for(".jobs"), 303)
     if form.is_submitted():
-        flash(" ".join(form.ids.errors) or "Nothing was changed.", "error")
-        return redirect(url_for(".jobs"), 303)
+        return _retry(form, outbox.retry, "job")
     counts = dict(
         db.session.execute(sa.select(Job.status, sa.func.count(Job.id)).group_by(Job.status)).all()
     )
@@ -130,11 +126,15 @@ def jobs():
 @bp.route("/admin/jobs/mail", methods=["POST"])
 def retry_mail():
     """Send the ticked refused mails again (after the address or the server was fixed)."""
-    form = SelectedForm()
-    if form.validate_on_submit():
-        retried = delivery.retry_messages(form.ids.data)
+    return _retry(SelectedForm(), delivery.retry_messages, "mail")
+
+
+def _retry(form: SelectedForm, retry: Callable[[list[int]], list[int]], noun: str) -> Response:
+    """Run the ticked failed jobs or mails again, say how many, and go back to the list."""
+    if form.validate():
+        retried = retry(form.ids.data)
         db.session.commit()
-        flash(f"Queued again: {len(retried)} mail{'' if len(retried) == 1 else 's'}.")
+        flash(f"Queued again: {len(retried)} {noun}{'' if len(retried) == 1 else 's'}.")
     else:
         flash(" ".join(form.ids.errors) or "Nothing was changed.", "error")
     return redirect(url_for(".jobs"), 303)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import email.policy
 import re
 import secrets
-from datetime import datetime
 from email.utils import format_datetime, formataddr, parseaddr
 from typing import Any
 from urllib.parse import quote
@@ -166,7 +165,3 @@ def text_of(html: str) -> str:
         quote_.text = "\n".join(("> " + line.strip()).rstrip() for line in lines)
     lines = [line.strip() for line in root.text_content().split("\n")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-
-
-def when(value: datetime) -> str:
-    return f"{value.day} {value:%B %Y} at {value:%H:%M} UTC"

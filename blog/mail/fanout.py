@@ -33,26 +33,23 @@ from blog.site import site
 
 @dataclass(frozen=True)
 class Recipient:
-    """Where a mail goes and how its reader stops it."""
+    """Where a mail goes and how its reader stops it.
+
+    Ids, not rows: a fan-out commits a batch at a time, and every commit expires the rows it
+    read, so a row kept here would cost a SELECT per recipient of the next batch.
+    """
 
     to: str
-    address: MailAddress | None
-    user: User | None
+    address_id: int | None  # a reader's address
+    user_id: int | None  # else the writer
     unsubscribe_url: str
     unsubscribe_token: str
     manage_url: str
     # Why they get it, said at the foot of every mail ("you asked for replies to your comment").
     why: str
 
-    @property
-    def ids(self) -> dict[str, Any]:
-        return {
-            "address_id": self.address.id if self.address else None,
-            "user_id": self.user.id if self.user else None,
-        }
-
     def dedupe(self, event: str) -> str:
-        return f"{event}:a{self.address.id}" if self.address else f"{event}:u{self.user.id}"
+        return f"{event}:a{self.address_id}" if self.address_id else f"{event}:u{self.user_id}"
 
 
 def reader(address: MailAddress, post: Post | None, why: str) -> Recipient:
@@ -60,8 +57,8 @@ def reader(address: MailAddress, post: Post | None, why: str) -> Recipient:
     token = tokens.unsubscribe_token(address, post)
     return Recipient(
         to=address.email,
-        address=address,
-        user=None,
+        address_id=address.id,
+        user_id=None,
         unsubscribe_url=url_for("subscriptions.unsubscribe", token=token, _external=True),
         unsubscribe_token=token,
         manage_url=url_for(
@@ -76,8 +73,8 @@ def writer(user: User, why: str) -> Recipient:
     token = tokens.writer_unsubscribe_token(user)
     return Recipient(
         to=user.email,
-        address=None,
-        user=user,
+        address_id=None,
+        user_id=user.id,
         unsubscribe_url=url_for("subscriptions.unsubscribe", token=token, _external=True),
         unsubscribe_token=token,
         manage_url=url_for("admin.mail.account", _external=True),
@@ -105,7 +102,8 @@ def message(
         post_id=post.id if post else None,
         comment_id=comment.id if comment else None,
         dedupe=dedupe,
-        **recipient.ids,
+        address_id=recipient.address_id,
+        user_id=recipient.user_id,
     )
     list_headers = compose.list_headers(recipient.unsubscribe_url, recipient.unsubscribe_token)
     compose.fill(
@@ -129,23 +127,40 @@ def message(
 BATCH = 50
 
 
+# The columns message() fills; the others take their defaults (status "queued", created_at).
+_COMPOSED = (
+    "message_id",
+    "kind",
+    "to_address",
+    "address_id",
+    "user_id",
+    "post_id",
+    "comment_id",
+    "dedupe",
+    "subject",
+    "text_body",
+    "html_body",
+    "headers",
+)
+
+
 def store(rows: list[MailMessage]) -> list[int]:
     """Insert composed messages (skipping those whose dedupe key exists) and their mail.send
-    jobs (one per BATCH messages), in one write transaction; return the new message ids."""
-    columns = [c.key for c in MailMessage.__table__.columns if c.key != "id"]
-    new = []
+    jobs (one per BATCH messages), in one write transaction; return the new message ids.
+
+    One INSERT for the lot (executemany with RETURNING; a row whose dedupe key exists returns
+    nothing): a statement built and run per message cost a third of a fan-out's CPU."""
+    new: list[int] = []
     with write_transaction():
-        dialect = sqlite if db.session.get_bind().dialect.name == "sqlite" else postgresql
-        for row in rows:
-            values = {
-                name: getattr(row, name) for name in columns if getattr(row, name) is not None
-            }
-            statement = dialect.insert(MailMessage).values(**values)
-            if row.dedupe is not None:
-                statement = statement.on_conflict_do_nothing(index_elements=["dedupe"])
-            message_id = db.session.scalar(statement.returning(MailMessage.id))
-            if message_id is not None:
-                new.append(message_id)
+        if rows:
+            dialect = sqlite if db.session.get_bind().dialect.name == "sqlite" else postgresql
+            statement = (
+                dialect.insert(MailMessage.__table__)
+                .on_conflict_do_nothing(index_elements=["dedupe"])
+                .returning(MailMessage.__table__.c.id)
+            )
+            values = [{name: getattr(row, name) for name in _COMPOSED} for row in rows]
+            new = sorted(db.session.scalars(statement, values))
         for start in range(0, len(new), BATCH):
             outbox.record("mail.send", {"messages": new[start : start + BATCH]})
     return new
@@ -274,8 +289,8 @@ def new_email(job: Job) -> None:
     token = tokens.new_email_token(user)
     recipient = Recipient(
         to=user.email_pending,
-        address=None,
-        user=user,
+        address_id=None,
+        user_id=user.id,
         unsubscribe_url=url_for("admin.mail.account", _external=True),
         unsubscribe_token=token,
         manage_url=url_for("admin.mail.account", _external=True),

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 from urllib.parse import urljoin
 
-import lxml.html
-from lxml import etree
-
 from blog.fetch import Response
+from blog.webmention.parse import html_document
 
 
 def endpoint_in_headers(response: Response) -> str | None:
@@ -27,11 +25,8 @@ def endpoint_in_headers(response: Response) -> str | None:
 
 def endpoint_in_html(html: str | bytes, base_url: str) -> str | None:
     """Return the first <link>/<a rel="webmention" href> of a page, resolved, if any."""
-    if not html or not html.strip():
-        return None
-    try:
-        document = lxml.html.document_fromstring(html)
-    except (etree.ParserError, ValueError):
+    document = html_document(html)
+    if document is None:
         return None
     for element in document.iter("link", "a"):
         rels = (element.get("rel") or "").lower().split()

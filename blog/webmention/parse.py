@@ -99,7 +99,8 @@ def site_name(url: str) -> str:
 # --- Does the source link to the target? -------------------------------------------------------
 
 
-def _document(html: str | bytes) -> etree._Element | None:
+def html_document(html: str | bytes) -> etree._Element | None:
+    """Parse a whole page as HTML (a browser's reading); None when it is empty or unreadable."""
     if not html or not html.strip():
         return None
     try:
@@ -111,7 +112,7 @@ def _document(html: str | bytes) -> etree._Element | None:
 def links_to(html: str | bytes, base_url: str, target: str) -> bool:
     """Return True when the page links to target (fragments and default ports aside)."""
     wanted = normalize(target)
-    document = _document(html)
+    document = html_document(html)
     if document is None:
         return False
     base = base_url
@@ -281,9 +282,14 @@ def published_of(entry: dict, now: datetime) -> datetime | None:
     return min(when, now)
 
 
-def read_mention(html: str, url: str, target: str, max_chars: int, now: datetime) -> Mention:
-    """Read what the page at url says about target (the caller has checked that it links)."""
-    parsed = parse_mf2(html, url)
+def read_mention(
+    html: str, url: str, target: str, max_chars: int, now: datetime, parsed: dict | None = None
+) -> Mention:
+    """Read what the page at url says about target (the caller has checked that it links).
+
+    parsed: the page's parse_mf2(), when the caller has it already (mf2py is the slow part)."""
+    if parsed is None:
+        parsed = parse_mf2(html, url)
     entry = primary_entry(parsed) or {"type": ["h-entry"], "properties": {}}
     properties = entry.get("properties", {})
     kind = kind_of(entry, target)

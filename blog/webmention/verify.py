@@ -87,10 +87,12 @@ def check(source: str, target: str, limits: fetch.Limits, max_chars: int) -> Out
         return Outcome(failed=f"the source is {kind}, not HTML: only HTML pages are read")
     text = response.text
     try:
-        linked = links_to(response.body, response.url, target)
-        if not linked and not mf2_links_to(parse_mf2(text, response.url), target):
+        # Parsed once: read for a link when the HTML has none, then for what it says.
+        parsed = parse_mf2(text, response.url)
+        if not (links_to(response.body, response.url, target) or mf2_links_to(parsed, target)):
             return Outcome(removed="the source does not link to the target")
-        return Outcome(mention=read_mention(text, response.url, target, max_chars, utcnow()))
+        mention = read_mention(text, response.url, target, max_chars, utcnow(), parsed)
+        return Outcome(mention=mention)
     except RecursionError:  # thousands of nested elements: mf2py recurses per level
         return Outcome(failed="the source's HTML is nested too deeply to be read")
 

@@ -10,14 +10,15 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.serving import make_server
 
+from blog import create_app
 from blog.extensions import db
 from blog.mail.models import Subscription
 from tests.helpers import factories
 from tests.helpers.comments import send_comment
 from tests.helpers.factories import path_of
-from tests.helpers.mail import app_outside_context, link_to
+from tests.helpers.mail import link_to, mail_config
 from tests.helpers.smtp import free_port
-from tests.helpers.worker import WorkerProcess, wait_for_first_beat
+from tests.helpers.worker import WorkerProcess, wait_for_first_beat, worker_settings
 
 
 @pytest.fixture
@@ -27,37 +28,20 @@ def site(app_config, smtp, tmp_path):
     host = f"127.0.0.1:{port}"
     config = {
         **app_config,
-        **smtp.config(),
-        "SERVER_NAME": host,
-        "JOBS_STORAGE_URL": f"sqlite:///{tmp_path / 'queue.sqlite'}",
-        "JOBS_POLL_SECONDS": 0.05,
+        **mail_config(smtp, tmp_path, SERVER_NAME=host, JOBS_POLL_SECONDS=0.05),
     }
-    with app_outside_context(config) as app:
-        server = make_server("127.0.0.1", port, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        worker = WorkerProcess(
-            {
-                name: config[name]
-                for name in (
-                    "SQLALCHEMY_DATABASE_URI",
-                    "SECRET_KEY",
-                    "SERVER_NAME",
-                    "JOBS_STORAGE_URL",
-                    "JOBS_POLL_SECONDS",
-                    "MAIL_SERVER",
-                    "MAIL_PORT",
-                    "MAIL_TIMEOUT",
-                )
-            }
-        )
-        try:
-            wait_for_first_beat(app)
-            yield app, f"http://{host}"
-        finally:
-            worker.stop()
-            server.shutdown()
-            thread.join(5)
+    app = create_app(config)
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    worker = WorkerProcess(worker_settings(config))
+    try:
+        wait_for_first_beat(app)
+        yield app, f"http://{host}"
+    finally:
+        worker.stop()
+        server.shutdown()
+        thread.join(5)
 
 
 def test_subscribe_confirm_receive_and_unsubscribe_in_one_click(page, site, smtp):

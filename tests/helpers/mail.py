@@ -1,31 +1,19 @@
-"""Mail in tests: the app as production runs it, running the jobs, reading and following links."""
+"""Mail in tests: settings that mail through the test server, running the jobs, reading and
+following links, the writer's address."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
+import sqlalchemy as sa
 from flask import Flask
 
-from blog import create_app
 from blog.extensions import db
 from blog.jobs import runner
+from blog.models import User
 from tests.helpers.html import parse, text
 from tests.helpers.smtp import Received, SMTPServer
-
-
-@contextmanager
-def app_outside_context(config: dict) -> Iterator[Flask]:
-    """The app with no app context pushed: each request and each `with app.app_context()`
-    has its own, so no transaction outlives the request that opened it (as in production)."""
-    app = create_app(config)
-    try:
-        yield app
-    finally:
-        with app.app_context():
-            db.engine.dispose()
 
 
 def mail_config(smtp: SMTPServer, tmp_path: Path, **extra) -> dict:
@@ -36,6 +24,15 @@ def mail_config(smtp: SMTPServer, tmp_path: Path, **extra) -> dict:
         "JOBS_STORAGE_URL": f"sqlite:///{tmp_path / 'queue.sqlite'}",
         **extra,
     }
+
+
+def set_writer(app: Flask, **values) -> None:
+    """Change the writer's row (nell, from factories.writer): email, notify..."""
+    with app.app_context():
+        user = db.session.scalar(sa.select(User).where(User.username == "nell"))
+        for name, value in values.items():
+            setattr(user, name, value)
+        db.session.commit()
 
 
 def drain(app: Flask) -> int:

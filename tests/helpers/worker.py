@@ -13,6 +13,25 @@ from pathlib import Path
 from blog.jobs import heartbeat
 
 ROOT = Path(__file__).resolve().parents[2]
+# What a worker started for a test takes from the test's app config; the rest stays at the
+# worker's defaults (TESTING, say, would give it a queue in memory, out of the test's reach).
+WORKER_SETTINGS = (
+    "SQLALCHEMY_DATABASE_URI",
+    "SECRET_KEY",
+    "SERVER_NAME",
+    "JOBS_STORAGE_URL",
+    "JOBS_POLL_SECONDS",
+    "JOBS_RETRY_SECONDS",
+    "MAIL_SERVER",
+    "MAIL_PORT",
+    "MAIL_TIMEOUT",
+    "MAIL_HOURLY_LIMIT",
+)
+
+
+def worker_settings(config: dict) -> dict:
+    """Pick from an app config the WORKER_SETTINGS it sets."""
+    return {name: config[name] for name in WORKER_SETTINGS if name in config}
 
 
 def env_for(config: dict) -> dict[str, str]:
