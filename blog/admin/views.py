@@ -408,7 +408,12 @@ def _editor(post: Post):
         flash(_saved_message(post, action, is_new))
         return redirect(edit_url(post), code=303)
     status_code = 422 if form.is_submitted() else 200
-    preview = render_body(form.body.data or "")
+    if form.is_submitted():
+        preview = render_body(form.body.data or "")
+    else:
+        # The stored HTML is the body's rendering, kept current by every save, `flask
+        # rerender` and an image's new sizes: opening a long post renders nothing again.
+        preview = post.body_html or ""
     return render_template(
         "admin/edit.html",
         form=form,
