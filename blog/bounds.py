@@ -10,7 +10,8 @@ one is a 404 (or a form error), never a 500:
   not match the route at all;
 - `row_id` reads an id from a query string or a form (`request.args.get("x", type=row_id)`,
   `coerce=row_id` in WTForms);
-- `page_number()` reads `?page=` for a listing.
+- `page_number()` reads `?page=` for a listing; `PageLinks` gives a page of one the links
+  the pagination macro shows.
 """
 
 from __future__ import annotations
@@ -51,3 +52,22 @@ def page_number() -> int:
     if not 1 <= page <= MAX_PAGE:
         abort(404)
     return page
+
+
+class PageLinks:
+    """The neighbours of a listing's page, as the pagination macro (templates/_macros.html)
+    reads them beside has_next and pages: mixed into each kind of page over its `page`."""
+
+    page: int
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1

@@ -14,13 +14,20 @@ import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask import Flask, current_app, url_for
 
+from blog.admin.auth import has_account, new_setup_token, password_problem, save_account
+from blog.benchdata import SPECIAL_COMMENTS, generate
 from blog.demo import load_demo
 from blog.extensions import db
 from blog.jobs.worker import worker_command
 from blog.media import storage as media_storage
+from blog.media.importing import open_source
+from blog.models import Post
 from blog.porting.entries import FormatError
+from blog.porting.exporter import export_blog
+from blog.porting.importer import run_import, zone_named
 from blog.porting.oldurls import read_list
 from blog.porting.rescue import rescue_report
+from blog.rerender import rerender
 
 
 @click.command("demo")
@@ -58,8 +65,6 @@ def create_admin_command(username: str, display_name: str, email: str) -> None:
 
     The password is asked twice without echo, or read from standard input when it is a pipe.
     """
-    from blog.admin.auth import password_problem, save_account
-
     username = username.strip()
     if not username or len(username) > 64 or any(c.isspace() for c in username):
         raise click.UsageError("USERNAME must be 1 to 64 characters without spaces.")
@@ -90,8 +95,6 @@ def create_admin_command(username: str, display_name: str, email: str) -> None:
 )
 def setup_link_command(base_url: str | None) -> None:
     """Print a one-time link that creates the first account (while there is none)."""
-    from blog.admin.auth import has_account, new_setup_token
-
     if base_url is None:
         base_url = _site_url()
     if has_account():
@@ -120,8 +123,6 @@ def _site_url() -> str:
 )
 def rerender_command(batch_size: int) -> None:
     """Re-render stored HTML after a sanitizing or Markdown change."""
-    from blog.rerender import rerender
-
     posts, comments = rerender(batch_size)
     click.echo(
         f"Re-rendered {posts.changed} of {posts.total} posts and "
@@ -164,11 +165,6 @@ def import_command(
     media: Path | None,
 ) -> None:
     """Import a Movable Type / TypePad export or a WordPress WXR file, in one transaction."""
-    import os
-
-    from blog.media.importing import open_source
-    from blog.porting.importer import run_import
-
     try:
         pictures = open_source(media) if media is not None else None
     except ValueError as error:
@@ -229,12 +225,6 @@ def legacy_check_command(old_urls: str | None, fmt: str) -> None:
 @click.option("--html", is_flag=True, help="Write rendered HTML instead of the Markdown source.")
 def export_command(file, timezone: str, html: bool) -> None:
     """Write the whole blog to FILE in Movable Type format (- for standard output)."""
-
-    from blog.extensions import db
-    from blog.models import Post
-    from blog.porting.exporter import export_blog
-    from blog.porting.importer import zone_named
-
     try:
         zone = zone_named(timezone)
     except ValueError as error:
@@ -313,8 +303,6 @@ def backup_command(path: Path, media_to: Path | None) -> None:
 @click.option("--seed", type=int, default=1, show_default=True, help="Random seed.")
 def bench_data_command(posts: int, comments: int, seed: int) -> None:
     """Fill an empty blog with benchmark posts and comments (bulk inserts)."""
-    from blog.benchdata import SPECIAL_COMMENTS, generate
-
     started = time.monotonic()
     with click.progressbar(length=posts + comments, label="Writing posts and comments") as bar:
         try:

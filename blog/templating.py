@@ -20,11 +20,6 @@ def isodate(value: datetime) -> str:
     return value.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def localiso(value: datetime) -> str:
-    """Format a datetime in the blog's zone with its offset (RFC 3339): for shared metadata."""
-    return local(value).isoformat(timespec="seconds")
-
-
 def longdate(value: datetime) -> str:
     """Format a date the way people read it, on the blog's clock: 25 November 2026."""
     value = local(value)
@@ -50,8 +45,6 @@ def init_app(app: Flask) -> None:
         # The site settings, read on first use in a request (one query with every setting).
         site=LocalProxy(SiteSettings.load),
     )
-    app.jinja_env.filters.update(
-        isodate=isodate, localiso=localiso, longdate=longdate, longtime=longtime
-    )
+    app.jinja_env.filters.update(isodate=isodate, longdate=longdate, longtime=longtime)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -41,7 +41,7 @@ from blog.comments import store
 from blog.content import delete_post as delete_post_and_comments
 from blog.content import parse_tag_list, render_body, save_post, slugify
 from blog.discussion import DiscussionSettings, parse_blocklist
-from blog.extensions import db, limiter, login_manager, retry_after
+from blog.extensions import db, limiter, login_manager, request_cache, retry_after
 from blog.htmx import is_htmx
 from blog.jobs import runner
 from blog.mail import delivery, subscriptions
@@ -62,6 +62,8 @@ PUBLIC_ENDPOINTS = frozenset({"admin.login", "admin.logout", "admin.setup"})
 # Wrong passwords from one address, whatever the username (blog.admin.throttle slows each
 # username down on top of this).
 LOGIN_LIMITS = "5/minute;30/hour"
+# Where comment_counts_by_status leaves this request's counts for the navigation.
+_COUNTS = "admin_comment_counts"
 QUEUE_STATUSES = {
     CommentStatus.PENDING: "Pending",
     CommentStatus.APPROVED: "Approved",
@@ -96,6 +98,9 @@ def admin_counts() -> dict:
     back-office pages extend admin/base.html: the media library's too)."""
 
     def pending_count() -> int:
+        counted = request_cache().get(_COUNTS)
+        if counted is not None:  # the page counted every folder already: no query more
+            return counted.get(CommentStatus.PENDING, 0)
         return db.session.scalar(
             sa.select(sa.func.count(Comment.id)).where(Comment.status == CommentStatus.PENDING)
         )
@@ -103,12 +108,19 @@ def admin_counts() -> dict:
     return {"pending_count": pending_count}
 
 
+# A listed comment shows its post's title and link, in the same statement; never its tags
+# (Post.tags loads "selectin": a statement more per page otherwise).
+_WITH_POST = sa.orm.joinedload(Comment.post).lazyload(Post.tags)
+
+
 def comment_counts_by_status() -> dict[str, int]:
-    """Count the comments in each folder: approved, pending, spam."""
+    """Count the comments in each folder: approved, pending, spam (the navigation's pending
+    count then reads them too)."""
     rows = db.session.execute(
         sa.select(Comment.status, sa.func.count(Comment.id)).group_by(Comment.status)
     )
-    return dict(rows.all())
+    counts = request_cache()[_COUNTS] = dict(rows.all())
+    return counts
 
 
 # --- Sessions ---------------------------------------------------------------------------------
@@ -259,6 +271,7 @@ def dashboard():
     pending = db.session.scalars(
         sa.select(Comment)
         .where(Comment.status == CommentStatus.PENDING)
+        .options(_WITH_POST)
         .order_by(Comment.created_at.desc(), Comment.id.desc())
         .limit(5)
     ).all()
@@ -395,7 +408,12 @@ def _editor(post: Post):
         flash(_saved_message(post, action, is_new))
         return redirect(edit_url(post), code=303)
     status_code = 422 if form.is_submitted() else 200
-    preview = render_body(form.body.data or "")
+    if form.is_submitted():
+        preview = render_body(form.body.data or "")
+    else:
+        # The stored HTML is the body's rendering, kept current by every save, `flask
+        # rerender` and an image's new sizes: opening a long post renders nothing again.
+        preview = post.body_html or ""
     return render_template(
         "admin/edit.html",
         form=form,
@@ -500,7 +518,7 @@ def comments():
     page = db.paginate(
         sa.select(Comment)
         .where(Comment.status == status)
-        .options(sa.orm.joinedload(Comment.post))
+        .options(_WITH_POST)
         .order_by(Comment.created_at.desc(), Comment.id.desc()),
         page=page_number(),
         per_page=50,

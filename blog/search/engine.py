@@ -27,6 +27,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import current_app
 
+from blog.bounds import PageLinks
 from blog.extensions import db
 from blog.models import Post
 from blog.search import postgresql, sqlite
@@ -46,7 +47,7 @@ _SHOWN = (
 
 
 @dataclass
-class Results:
+class Results(PageLinks):
     """One page of ranked results; reads like the listings' Window for the pagination macro."""
 
     items: list[Post]
@@ -58,20 +59,8 @@ class Results:
     candidates: int
 
     @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
     def has_next(self) -> bool:
         return self.page * self.per_page < self.total
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
 
     @property
     def pages(self) -> int:
