@@ -17,54 +17,24 @@ gives comparable numbers. Medians of CPU time (this thread's), in milliseconds.
 from __future__ import annotations
 
 import argparse
-import random
-import re
 import statistics
 import sys
 import tempfile
 import time
-from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from blog import create_app  # noqa: E402
-from blog.content import save_post  # noqa: E402
+from common import scratch_app  # noqa: E402
+
 from blog.discussion import DiscussionSettings, blocklist_match  # noqa: E402
 from blog.extensions import db  # noqa: E402
-from blog.models import Post, PostStatus, User, utcnow  # noqa: E402
-from blog.permalinks import post_url  # noqa: E402
+from tests.helpers import factories  # noqa: E402
+from tests.helpers.blocklist import COMMENT, big_blocklist  # noqa: E402
+from tests.helpers.html import form_fields  # noqa: E402
 
-COMMENT = (
-    "I read this twice and still think the second half undersells the point about gardens. "
-    "My grandmother kept a notebook of every frost date since 1961, and the pattern you "
-    "describe shows up there too: later springs, earlier autumns, a wobble in between. "
-    "Would you share the source for the chart? I tried www.example.org/charts but it is gone. "
-) * 2
-
-
-def blocklist(n: int, seed: int = 7) -> list[str]:
-    """A busy blog's list: 40 % words, 20 % phrases, 10 % each emails, domains, IPs, networks."""
-    rng = random.Random(seed)
-    letters = "abcdefghijklmnopqrstuvwxyz"
-
-    def word() -> str:
-        return "".join(rng.choice(letters) for _ in range(rng.randint(4, 11)))
-
-    kinds = [
-        word,
-        word,
-        word,
-        word,
-        lambda: f"{word()} {word()}",
-        lambda: f"{word()} {word()}",
-        lambda: f"{word()}@{word()}.example",
-        lambda: f"@{word()}.example",
-        lambda: f"198.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
-        lambda: f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.0/24",
-    ]
-    return [kinds[i % 10]() for i in range(n)]
+FORM = "//form[@id='comment-form']"
 
 
 def cpu_ms(run, rounds: int) -> float:
@@ -99,51 +69,24 @@ def bench_match(entries: list[str], rounds: int) -> None:
 
 def bench_posting(entries: list[str], posts: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app(
-            {
-                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.sqlite",
-                "SECRET_KEY": "bench",
-                "RATELIMIT_ENABLED": False,
-                "COMMENT_MIN_SECONDS": 0,
-                "COMMENTS_CACHE_SIZE": 0,
-            }
-        )
-        from flask_migrate import upgrade
-
-        with app.app_context():
-            upgrade()
-            author = User(username="bench", display_name="Bench", password_hash="")
-            db.session.add(author)
-            db.session.flush()
-            post = save_post(
-                Post(),
-                title="Benchmarks",
-                body="A post.",
-                author_id=author.id,
-                tags=[],
-                status=PostStatus.PUBLISHED,
-                published_at=utcnow() - timedelta(days=1),
-            )
-            db.session.commit()
-            with app.test_request_context():
-                page = post_url(post)
+        app = scratch_app(tmp, COMMENT_MIN_SECONDS=0, COMMENTS_CACHE_SIZE=0)
+        page = factories.permalink(app, factories.post(app, "Benchmarks", "A post."))
         client = app.test_client()
-        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get(page).text)
-        if token is None:
-            token = re.search(r'"X-CSRFToken": "([^"]+)"', client.get(page).text)
+        # The form as the page gives it (its CSRF token or form stamp, the defaults), read once.
+        action, fields = form_fields(client.get(page), "http://localhost/", FORM)
 
         def post_comments(n: int) -> float:
             times = []
             for i in range(n):
                 data = {
-                    "csrf_token": token.group(1),
+                    **dict(fields),
                     "author_name": f"Reader {i}",
                     "author_email": f"reader{i}@example.org",
                     "body": f"{COMMENT} ({i}, {time.time()})",
                 }
                 started = time.thread_time()
                 with app.app_context():
-                    response = client.post(page + "comments", data=data)
+                    response = client.post(action, data=data)
                 times.append(time.thread_time() - started)
                 assert response.status_code == 303, response.status_code
             return statistics.median(times) * 1000
@@ -162,7 +105,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=200)
     parser.add_argument("--posts", type=int, default=50, help="comments posted end to end")
     args = parser.parse_args()
-    entries = blocklist(args.entries)
+    entries = big_blocklist(args.entries)
     print("| what | CPU ms (median) |\n|---|---:|")
     bench_match(entries, args.rounds)
     bench_posting(entries, args.posts)

@@ -29,10 +29,10 @@ sys.path.insert(0, str(ROOT))
 
 import bleach.sanitizer  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
+from common import scratch_app  # noqa: E402
 from flask import Flask, render_template  # noqa: E402
 
 import blog.sanitize  # noqa: E402
-from blog import create_app  # noqa: E402
 from blog.comments.store import add_comment  # noqa: E402
 from blog.content import save_post  # noqa: E402
 from blog.extensions import db  # noqa: E402
@@ -82,21 +82,6 @@ def timed(fn: Callable[[], object], rounds: int, warmup: int = 5) -> Samples:
         cpu.append(time.thread_time_ns() - start_cpu)
         wall.append(time.perf_counter_ns() - start)
     return wall, cpu
-
-
-def make_app(directory: str) -> Flask:
-    app = create_app(
-        {
-            "SECRET_KEY": "bench",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{directory}/bench.sqlite",
-            "RATELIMIT_ENABLED": False,
-        }
-    )
-    with app.app_context():
-        from flask_migrate import upgrade
-
-        upgrade()
-    return app
 
 
 def make_post(title: str, author: User) -> Post:
@@ -265,7 +250,7 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as directory:
-        app = make_app(directory)
+        app = scratch_app(directory)
         with app.app_context():
             db.session.add(User(username="writer", display_name="Nell", password_hash=""))
             db.session.commit()

@@ -15,7 +15,6 @@ import argparse
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from tests.helpers.servers import free_port  # noqa: E402
 
 BODY = (
     """A paragraph of an ordinary post, with *emphasis*, a [link](https://example.org/) and
@@ -88,12 +89,6 @@ def build_database(path: Path, posts: int, comments: int) -> str:
         url = post_url(busy) + "comments.atom"
         db.engine.dispose()
     return url
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_gunicorn(database: Path, cache_size: int, workers: int) -> tuple[subprocess.Popen, str]:

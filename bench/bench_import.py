@@ -25,6 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from common import scratch_app  # noqa: E402
+
 WORDS = (
     "the a notebook keyboard winter reading letter road map river coffee garden window "
     "evening morning friend question answer paper ink light rain city train station book "
@@ -90,9 +92,6 @@ def main() -> None:
     parser.add_argument("--no-basenames", action="store_true", help="export without BASENAME")
     args = parser.parse_args()
 
-    from flask_migrate import upgrade
-
-    from blog import create_app
     from blog.extensions import db
     from blog.models import User
     from blog.porting.importer import run_import
@@ -105,11 +104,8 @@ def main() -> None:
             f"generated {export.stat().st_size / 1e6:.1f} MB: {args.posts} posts, "
             f"{args.comments} comments in {time.perf_counter() - t0:.1f} s"
         )
-        app = create_app(
-            {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/bench.sqlite", "SECRET_KEY": "bench"}
-        )
+        app = scratch_app(folder)
         with app.app_context():
-            upgrade()
             user = User(username="bench", display_name="Bench", password_hash="")
             db.session.add(user)
             db.session.commit()

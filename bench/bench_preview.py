@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from common import scratch_app
+
 TYPICAL = (
     "I tried the notebook idea for a month and it stuck. The trick for me was a pocket-sized "
     "one, so it comes along on walks; the big one stayed on the desk and I never opened it.\n"
@@ -51,9 +53,6 @@ def main() -> None:
     args = parser.parse_args()
     root = Path(args.root).resolve()
     sys.path.insert(0, str(root))
-    from flask_migrate import upgrade
-
-    from blog import create_app
     from blog.extensions import db
     from blog.sanitize import clean_comment
     from tests.helpers import factories
@@ -64,16 +63,7 @@ def main() -> None:
         render_comment = None
 
     with tempfile.TemporaryDirectory() as tmp:
-        config = {
-            "SECRET_KEY": "bench",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.sqlite",
-            "RATELIMIT_ENABLED": False,
-            "COMMENT_MIN_SECONDS": 0,
-            "SERVER_NAME": None,
-        }
-        app = create_app(config)
-        with app.app_context():
-            upgrade(directory=str(root / "migrations"))
+        app = scratch_app(tmp, COMMENT_MIN_SECONDS=0, SERVER_NAME=None)
         post = factories.post(app)
         for i in range(args.comments):
             factories.comment(app, post, f"Comment {i}: {TYPICAL}")

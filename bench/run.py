@@ -20,7 +20,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the blog and tests.helpers (nginx, servers, html)
+
+from tests.helpers.servers import free_port  # noqa: E402
+
 BIN = Path(sys.executable).parent
 RESULTS = ROOT / "bench" / "results"
 # "Today": the code before pages were cached for anonymous readers (issue 13), run beside the
@@ -117,12 +120,6 @@ class Result:
     unexpected: int = 0  # answers whose status was not the target's expected one (lua targets)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def flask(env: dict[str, str], *args: str) -> None:
     subprocess.run([str(BIN / "flask"), "--app", "wsgi", *args], cwd=ROOT, env=env, check=True)
 
@@ -160,7 +157,6 @@ def survey(
 
     Requests go to the host gunicorn will serve (127.0.0.1:port): a feed's ETag depends on it.
     """
-    sys.path.insert(0, str(ROOT))
     import sqlalchemy as sa
     from itsdangerous import URLSafeSerializer
 
@@ -651,7 +647,6 @@ def run(sizes: list[tuple[int, int]], args) -> list[Site]:
     servers: list[subprocess.Popen] = []
     proxies: list = []
     try:
-        sys.path.insert(0, str(ROOT))
         from tests.helpers.nginx import Nginx
 
         baseline = baseline_code(tmp)

@@ -9,7 +9,6 @@ process's change at once.
 from __future__ import annotations
 
 import ipaddress
-import random
 import re
 import statistics
 import time
@@ -20,34 +19,9 @@ from blog import create_app
 from blog.discussion import DiscussionSettings, blocklist_match, moderation_verdict
 from blog.extensions import db
 from blog.models import CommentStatus, Post
+from tests.helpers.blocklist import COMMENT, big_blocklist
 from tests.helpers.config import base_config
 from tests.helpers.factories import post
-
-
-def big_blocklist(n: int = 5000, seed: int = 7) -> list[str]:
-    """A blocklist like a busy blog's: words, phrases, emails, domains, addresses, networks."""
-    rng = random.Random(seed)
-    letters = "abcdefghijklmnopqrstuvwxyz"
-
-    def word() -> str:
-        return "".join(rng.choice(letters) for _ in range(rng.randint(4, 11)))
-
-    entries: list[str] = []
-    for i in range(n):
-        kind = i % 10
-        if kind < 4:
-            entries.append(word())
-        elif kind < 6:
-            entries.append(f"{word()} {word()}")
-        elif kind == 6:
-            entries.append(f"{word()}@{word()}.example")
-        elif kind == 7:
-            entries.append(f"@{word()}.example")
-        elif kind == 8:
-            entries.append(f"198.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}")
-        else:
-            entries.append(f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.0/24")
-    return entries
 
 
 def reference_match(entries: list[str], *, author_email: str, body: str, ip: str) -> bool:
@@ -75,14 +49,6 @@ def reference_match(entries: list[str], *, author_email: str, body: str, ip: str
         if pattern.search(body) or (email and pattern.search(email)):
             return True
     return False
-
-
-COMMENT = (
-    "I read this twice and still think the second half undersells the point about gardens. "
-    "My grandmother kept a notebook of every frost date since 1961, and the pattern you "
-    "describe shows up there too: later springs, earlier autumns, a wobble in between. "
-    "Would you share the source for the chart? I tried www.example.org/charts but it is gone. "
-) * 2
 
 
 def comments_for(entries: list[str]) -> list[dict[str, str]]:

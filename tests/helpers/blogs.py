@@ -3,7 +3,6 @@ writer logged in to the real editor through a test client that names the server'
 
 from __future__ import annotations
 
-import http.cookiejar
 import os
 import re
 import shutil
@@ -25,7 +24,8 @@ from flask.testing import FlaskClient
 from blog import create_app
 from tests.helpers.factories import PASSWORD, writer
 from tests.helpers.html import form_fields, parse
-from tests.helpers.sites import run_jobs, serve
+from tests.helpers.servers import browser_opener, serve_in_thread
+from tests.helpers.sites import run_jobs
 
 
 @dataclass
@@ -86,7 +86,7 @@ def running_blogs(*configs: dict) -> Iterator[list[Blog]]:
         blogs = []
         for config in configs:
             app = create_app(config)
-            url = stack.enter_context(serve(app))
+            url = stack.enter_context(serve_in_thread(app))
             blogs.append(Blog(app, url, app.test_client()))
         yield blogs
 
@@ -170,10 +170,7 @@ class Browser:
 
     def __init__(self, base: str) -> None:
         self.base = base
-        jar = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(jar), _NoRedirect
-        )
+        self.opener = browser_opener()
 
     def open(self, path: str, data: list[tuple[str, str]] | None = None):
         """Return (status, headers, body) of a GET, or of a POST of the form data."""
@@ -196,8 +193,3 @@ class Browser:
             "/login", "//form[contains(@action, '/login')]", username=username, password=PASSWORD
         )
         assert status == 303, status
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None

@@ -137,6 +137,7 @@ def serve_in_thread(app: Flask) -> Iterator[str]:
         yield f"http://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
+        server.server_close()
         thread.join(5)
 
 
