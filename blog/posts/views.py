@@ -24,7 +24,7 @@ from flask import (
 from werkzeug.http import is_resource_modified
 
 from blog import pagecache, readers, sitemaps
-from blog.bounds import page_number
+from blog.bounds import PageLinks, page_number
 from blog.extensions import db
 from blog.htmx import is_htmx
 from blog.models import Post, Tag
@@ -52,7 +52,7 @@ def _month_range(year: int, month: int | None) -> tuple[datetime, datetime]:
 
 
 @dataclass
-class Window:
+class Window(PageLinks):
     """One page of a listing, found without counting the whole listing.
 
     Pagination's COUNT(*) reads every matching index entry: at 100,000 posts it cost more than
@@ -65,18 +65,6 @@ class Window:
     page: int
     has_next: bool
     pages: None = None
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
 
 
 def _window(select: sa.Select) -> Window:
