@@ -334,7 +334,7 @@ def test_a_worker_silent_for_long_counts_as_stopped(app, writer, photo):
 def test_the_worker_beats_every_minute(app):
     jobs = app.extensions["jobs"]
     due = jobs.huey.read_periodic(utcnow().replace(second=0, microsecond=0))
-    [task] = [t for t in due if t.name == "media.heartbeat"]
+    [task] = [t for t in due if t.name == "heartbeat"]
     with app.app_context():
         assert heartbeat.last_seen() is None
     jobs.huey.execute(task)

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import huey
 from flask import Flask, current_app
 
-from blog.jobs import registry, runner
+from blog.jobs import heartbeat, registry, runner
 from blog.models import utcnow
 
 QUEUE_FILE = "jobs-queue.sqlite"
@@ -77,7 +77,8 @@ def _with_timeouts(url: str) -> str:
 
 
 def init_app(app: Flask) -> None:
-    """Create the app's queue and its tasks: run a job, sweep every minute, the periodic ones."""
+    """Create the app's queue and its tasks: run a job, sweep and beat every minute, the periodic
+    ones."""
     queue, description = make_huey(app)
 
     @queue.task(name="run_job")
@@ -96,6 +97,12 @@ def init_app(app: Flask) -> None:
     @queue.on_shutdown(name="clean_up")
     def clean_up() -> None:
         runner.clean_up()
+
+    @queue.periodic_task(huey.crontab(minute="*"), name="heartbeat")
+    def beat() -> None:
+        """Say the worker is running (uploads ask before deciding who makes an image's sizes)."""
+        with app.app_context():
+            heartbeat.beat()
 
     @queue.periodic_task(huey.crontab(minute="17", hour="3"), name="prune_jobs")
     def prune() -> None:

@@ -1,11 +1,11 @@
-"""Wire images into the app: the media folder, the sizes job, the worker's heartbeat, and
-the filesize filter (blog.sharing reads first_image for link previews)."""
+"""Wire images into the app: the media folder, the sizes job, and the filesize filter
+(blog.sharing reads first_image for link previews; blog.jobs.queue keeps the worker's heartbeat)."""
 
 from __future__ import annotations
 
 from flask import Flask
 
-from blog.jobs import heartbeat, registry
+from blog.jobs import registry
 from blog.media import library, sizes, storage
 
 
@@ -21,5 +21,4 @@ def filesize(size: int) -> str:
 def init_app(app: Flask) -> None:
     storage.init_app(app)
     registry.register(library.SIZES_JOB, sizes.run, sizes.describe)
-    registry.register_periodic("media.heartbeat", heartbeat.beat, minute="*")
     app.jinja_env.filters["filesize"] = filesize
