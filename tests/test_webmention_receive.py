@@ -1,7 +1,7 @@
 """Receiving webmentions: POST /webmention, then the worker verifies the source and shows it.
 
 Sources are real pages on a local HTTP server (tests/helpers/sites.py); the blog's worker runs in
-this process (tests/helpers/sites.run_jobs, the code path of `flask worker --drain`). What a reader
+this process (tests/helpers/mail.drain, the code path of `flask worker --drain`). What a reader
 sees is read from the post page and its feeds; what the writer sees from the back office.
 """
 
@@ -25,7 +25,8 @@ from tests.helpers.auth import login
 from tests.helpers.config import base_config
 from tests.helpers.factories import page, path_of, post, writer
 from tests.helpers.html import parse, text
-from tests.helpers.sites import Site, drip, huge, run_jobs
+from tests.helpers.mail import drain
+from tests.helpers.sites import Site, drip, huge
 
 ENDPOINT = "/webmention"
 
@@ -167,7 +168,7 @@ def test_a_cross_site_post_is_accepted_with_a_status_page(app, client, permalink
     assert state.get("data-state") == "queued" and "waiting to be checked" in text(state)
     assert get(client, "/webmention/forged-token").status_code == 404
     assert site.seen == []  # nothing is fetched inside the request
-    run_jobs(app)
+    drain(app)
     state = parse(get(client, status_page)).xpath("//p[@id='webmention-state']")[0]
     assert state.get("data-state") == "verified" and "shown on the post as a reply" in text(state)
 
@@ -175,7 +176,7 @@ def test_a_cross_site_post_is_accepted_with_a_status_page(app, client, permalink
 def test_a_reply_shows_under_the_post_and_in_the_feeds(app, client, permalink, site):
     source = site.page("/r", entry(permalink, "<p>Well <b>said</b>, and <em>kindly</em>.</p>"))
     assert send(client, source, permalink).status_code == 201
-    assert run_jobs(app) == 1
+    assert drain(app) == 1
     (mention,) = mentions(app)
     assert (mention.state, mention.kind, mention.author_name) == ("verified", "reply", "Ada Reader")
     assert mention.url == site.url + "/replies/1"
@@ -203,9 +204,9 @@ def test_the_same_webmention_twice_is_stored_once(app, client, permalink, site):
     with app.app_context():
         # One verification waits: sending again before it runs adds nothing.
         assert db.session.scalar(sa.select(sa.func.count(Job.id))) == 1
-    run_jobs(app)
+    drain(app)
     assert send(client, source, permalink).status_code == 201
-    run_jobs(app)
+    drain(app)
     assert len(mentions(app)) == 1
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Comment.id))) == 1
@@ -216,16 +217,16 @@ def test_the_same_webmention_twice_is_stored_once(app, client, permalink, site):
 def test_an_update_changes_the_reply_and_a_410_removes_it(app, client, permalink, site):
     source = site.page("/r", entry(permalink, "First words."))
     send(client, source, permalink)
-    run_jobs(app)
+    drain(app)
     assert "First words." in text(post_page(client, permalink))
     site.page("/r", entry(permalink, "Second thoughts."))
     send(client, source, permalink)
-    run_jobs(app)
+    drain(app)
     page = text(post_page(client, permalink))
     assert "Second thoughts." in page and "First words." not in page
     site.page("/r", "<p>Deleted</p>", status=410)
     status_page = send(client, source, permalink).headers["Location"]
-    run_jobs(app)
+    drain(app)
     page = post_page(client, permalink)
     assert page.xpath("//article[contains(@class, 'comment')]") == []
     assert text(page.xpath("//span[@id='comment-count']")[0]) == "0 comments"
@@ -239,11 +240,11 @@ def test_a_source_that_no_longer_links_is_removed(app, client, permalink, site):
     source = site.page("/r", entry(permalink, extra=' <a class="u-like-of" href="x">'))
     site.page("/r", entry(permalink, prop="u-like-of"))
     send(client, source, permalink)
-    run_jobs(app)
+    drain(app)
     assert post_page(client, permalink).xpath("//p[contains(@class, 'reaction-like')]")
     site.page("/r", "<article class='h-entry'><p>I changed my mind.</p></article>")
     send(client, source, permalink)
-    run_jobs(app)
+    drain(app)
     assert post_page(client, permalink).xpath("//div[@id='reactions']") == []
     assert mentions(app)[0].error == "the source does not link to the target"
 
@@ -260,7 +261,7 @@ def test_likes_reposts_and_mentions(app, client, permalink, site):
     mention = """<article class="h-entry"><h1 class="p-name">Reading list</h1>
 <div class="e-content">Read <a href="{}">this post</a> and others.</div></article>"""
     send(client, site.page("/list", mention.format(permalink)), permalink)
-    run_jobs(app)
+    drain(app)
     page = post_page(client, permalink)
     likes = page.xpath("//p[contains(@class, 'reaction-like')]")[0]
     assert [text(a) for a in likes.xpath(".//span[@class='reaction-name']")] == [
@@ -302,7 +303,7 @@ def test_likes_reposts_and_mentions(app, client, permalink, site):
 def test_sources_that_are_rejected(app, client, permalink, site, path, setup, error):
     setup(site)
     location = send(client, site.url + path, permalink).headers["Location"]
-    run_jobs(app)
+    drain(app)
     (mention,) = mentions(app)
     assert mention.state == MentionState.REJECTED and error in mention.error
     assert error in text(parse(get(client, location)))
@@ -314,7 +315,7 @@ def test_a_slow_source_is_tried_again_later(app, client, permalink, site):
     with app.app_context():
         app.config["FETCH_TOTAL_TIMEOUT"] = 1
     send(client, site.url + "/slow", permalink)
-    run_jobs(app)
+    drain(app)
     (mention,) = mentions(app)
     assert mention.state == MentionState.QUEUED
     assert "no full answer within 1 seconds (will try again)" in mention.error
@@ -328,7 +329,7 @@ def test_a_source_on_a_private_address_is_refused_without_the_flag(app, client, 
     with app.app_context():
         app.config["FETCH_ALLOW_PRIVATE_ADDRESSES"] = False
     send(client, source, permalink)
-    run_jobs(app)
+    drain(app)
     (mention,) = mentions(app)
     assert mention.state == MentionState.REJECTED
     assert "127.0.0.1 is not a public internet address" in mention.error
@@ -339,7 +340,7 @@ def test_a_redirected_source_is_followed(app, client, permalink, site):
     site.page("/old", status=301, headers={"Location": "/new"})
     site.page("/new", entry(permalink, "Moved here."))
     send(client, site.url + "/old", permalink)
-    run_jobs(app)
+    drain(app)
     assert "Moved here." in text(post_page(client, permalink))
 
 
@@ -349,7 +350,7 @@ def test_replies_are_moderated_like_comments(app, client, permalink, site):
         db.session.commit()
     send(client, site.page("/r", entry(permalink, "Hold me.")), permalink)
     send(client, site.page("/like", entry(permalink, prop="u-like-of")), permalink)
-    run_jobs(app)
+    drain(app)
     page = post_page(client, permalink)
     assert "Hold me." not in text(page) and page.xpath("//div[@id='reactions']") == []
     writer(app)
@@ -390,7 +391,7 @@ def test_the_blocklist_the_link_limit_and_first_time_authors(app, client, permal
     links = "<a href='https://a.example/'>a</a> <a href='https://b.example/'>b</a>"
     send(client, site.page("/links", entry(permalink, f"Two links: {links}")), permalink)
     send(client, site.page("/first", entry(permalink, "My first reply.")), permalink)
-    run_jobs(app)
+    drain(app)
     with app.app_context():
         found = {
             c.body.split(":")[0][:20]: (c.status, c.reason)
@@ -405,7 +406,7 @@ def test_a_reply_to_a_closed_post_is_held(app, client, site):
     closed = post(app, "Closed", "No more.", comments_open=False)
     permalink = "http://localhost" + path_of(closed)
     send(client, site.page("/r", entry(permalink, "Late reply.")), permalink)
-    run_jobs(app)
+    drain(app)
     with app.app_context():
         comment = db.session.scalar(sa.select(Comment))
         assert (comment.status, comment.reason) == ("pending", "Comments are closed on this post")
@@ -432,7 +433,7 @@ def test_a_flood_from_one_host_is_refused(app_config, database_uri, site):
 def test_the_summary_of_a_long_reply_is_cut(app, client, permalink, site):
     words = " ".join(f"word{n}" for n in range(2000))
     send(client, site.page("/long", entry(permalink, f"<p>{words}</p>")), permalink)
-    run_jobs(app)
+    drain(app)
     with app.app_context():
         comment = db.session.scalar(sa.select(Comment))
         shown = html_lib.unescape(comment.body)
@@ -442,7 +443,7 @@ def test_the_summary_of_a_long_reply_is_cut(app, client, permalink, site):
 def test_the_writer_deletes_a_reply_and_marks_a_like_as_spam(app, client, permalink, site):
     send(client, site.page("/r", entry(permalink, "Delete me.")), permalink)
     send(client, site.page("/like", entry(permalink, prop="u-like-of")), permalink)
-    run_jobs(app)
+    drain(app)
     assert "Liked by" in text(post_page(client, permalink))
     writer(app)
     with app.app_context():
@@ -466,5 +467,5 @@ def test_the_writer_deletes_a_reply_and_marks_a_like_as_spam(app, client, permal
         assert left.status == CommentStatus.SPAM
         # Spam stays spam when the source sends it again.
     send(client, site.url + "/like", permalink)
-    run_jobs(app)
+    drain(app)
     assert post_page(client, permalink).xpath("//div[@id='reactions']") == []

@@ -11,7 +11,9 @@ import pytest
 
 from tests.helpers.config import base_config
 from tests.helpers.factories import path_of, post
-from tests.helpers.sites import Site, run_jobs, serve
+from tests.helpers.mail import drain
+from tests.helpers.servers import serve_in_thread
+from tests.helpers.sites import Site
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -25,7 +27,7 @@ def app_config(database_uri) -> dict:
 
 
 def test_a_reply_and_likes_render_and_nothing_runs(app, page):
-    with serve(app) as blog, Site() as elsewhere:
+    with serve_in_thread(app) as blog, Site() as elsewhere:
         target = blog + path_of(post(app, "Read me", "A post with friends."))
         reply = f"""<div class="h-entry"><span class="p-author h-card">
 <span class="p-name">Mallory<img src=x onerror=alert('name')></span>
@@ -50,7 +52,7 @@ def test_a_reply_and_likes_render_and_nothing_runs(app, page):
                     "/webmention", data={"source": source, "target": target}, base_url=blog
                 )
                 assert sent.status_code == 201
-        assert run_jobs(app) == 3
+        assert drain(app) == 3
         seen_by_site = len(elsewhere.seen)
 
         dialogs, errors, outside = [], [], []

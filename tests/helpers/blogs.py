@@ -24,8 +24,8 @@ from flask.testing import FlaskClient
 from blog import create_app
 from tests.helpers.factories import PASSWORD, writer
 from tests.helpers.html import form_fields, parse
+from tests.helpers.mail import drain
 from tests.helpers.servers import browser_opener, serve_in_thread
-from tests.helpers.sites import run_jobs
 
 
 @dataclass
@@ -47,7 +47,7 @@ class Blog:
 
     def work(self) -> int:
         """Run this blog's due background jobs (the worker, drained)."""
-        return run_jobs(self.app)
+        return drain(self.app)
 
     def login(self, username: str = "nell", display_name: str = "Nell Carrow") -> None:
         writer(self.app, username, display_name)

@@ -15,16 +15,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
-
-from flask import Flask
-from werkzeug.serving import make_server
-
-from tests.helpers.mail import drain
 
 
 @dataclass
@@ -191,21 +185,3 @@ def huge(size: int, declare: bool = True) -> Handler:
         request.close_connection = True
 
     return handler
-
-
-@contextmanager
-def serve(app: Flask) -> Iterator[str]:
-    """Serve a blog app on a free loopback port in a thread; yield its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
-
-
-# Run every due background job of an app in this process (`flask worker --drain`).
-run_jobs = drain
