@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from blog.discussion import DiscussionSettings, Moderation
 from blog.extensions import db
 from blog.jobs.models import Job, JobStatus
-from blog.models import Comment, CommentStatus, PostStatus
+from blog.models import Comment, CommentStatus, Post, PostStatus
 from blog.site import SiteSettings
 from blog.webmention.discovery import endpoint_in_html
 from blog.webmention.models import MentionState, Webmention
@@ -469,3 +469,25 @@ def test_the_writer_deletes_a_reply_and_marks_a_like_as_spam(app, client, permal
     send(client, site.url + "/like", permalink)
     drain(app)
     assert post_page(client, permalink).xpath("//div[@id='reactions']") == []
+
+
+def test_the_back_office_list_leads_to_its_older_pages(app, client, permalink):
+    """50 a page, newest first: the 51st sent is on page 2, reached by the page's own link."""
+    target = "http://localhost" + permalink
+    with app.app_context():
+        post_id = db.session.scalar(sa.select(Post.id))
+        for n in range(51):
+            source = f"https://elsewhere.example/{n}"
+            db.session.add(
+                Webmention(post_id=post_id, source=source, source_key=source, target=target)
+            )
+        db.session.commit()
+    writer(app)
+    login(client)
+    first = parse(get(client, "/admin/webmentions"))
+    assert len(first.xpath("//tbody/tr")) == 50
+    [older] = first.xpath("//nav[@class='pagination']/a[@rel='next']/@href")
+    second = parse(get(client, older))
+    [row] = second.xpath("//tbody/tr")
+    assert "elsewhere.example/0" in text(row)  # the first sent, the oldest
+    assert second.xpath("//nav[@class='pagination']/a[@rel='prev']")
