@@ -33,8 +33,9 @@ from tests.helpers import factories
 from tests.helpers import images as files
 from tests.helpers.auth import login
 from tests.helpers.html import csrf_token, form_fields, parse, text
+from tests.helpers.mail import drain
 from tests.helpers.media import media_rows, upload
-from tests.helpers.sites import Site, run_jobs
+from tests.helpers.sites import Site
 
 SHARED = "public, max-age=0, s-maxage=10, stale-while-revalidate=20"  # poll 30 s: 10 + 20
 
@@ -382,7 +383,7 @@ def test_webmentions_show_on_the_cached_page_at_once(app, app_config, blog):
         # Its status page changes as the worker checks the source: no shared cache keeps it.
         status = Reader(app).get(answer.headers["Location"].removeprefix("http://localhost"))
         assert status.status_code == 200 and status.headers["Cache-Control"] == "no-cache"
-        assert run_jobs(worker) >= 2
+        assert drain(worker) >= 2
     after = reader.get(url, headers={"If-None-Match": before.headers["ETag"]})
     assert after.status_code == 200  # the old copy is stale now
     assert_shared(after)
