@@ -292,6 +292,11 @@ class Post(db.Model):
         """
         return sa.and_(Post.kind == PostKind.POST, Post.visible_filter(now))
 
+    @staticmethod
+    def public_page_filter(now: Any = None) -> sa.ColumnElement[bool]:
+        """Pages readers may see at /<slug>/: published, or scheduled and due."""
+        return sa.and_(Post.is_page_filter(), Post.visible_filter(now))
+
     def previous_post(self) -> Post | None:
         """Return the published post just before this one."""
         statement = _neighbours()["older" if self.is_public else "older, visible now"]

@@ -144,7 +144,7 @@ def get_public_post(slug: str, year: int | None = None, month: int | None = None
 _NOW = sa.bindparam("now", type_=UTCDateTime())
 _PUBLIC_POST = sa.select(Post).where(Post.slug == sa.bindparam("slug"), Post.public_filter(_NOW))
 _PUBLIC_PAGE = sa.select(Post).where(
-    Post.slug == sa.bindparam("slug"), Post.is_page_filter(), Post.visible_filter(_NOW)
+    Post.slug == sa.bindparam("slug"), Post.public_page_filter(_NOW)
 )
 
 

@@ -161,7 +161,7 @@ def refresh_navigation() -> None:
     """Make the navigation again from the pages (after any write to a page; caller commits)."""
     rows = db.session.execute(
         sa.select(Post.title, Post.slug)
-        .where(Post.is_page_filter(), Post.nav_order.is_not(None), Post.visible_filter())
+        .where(Post.public_page_filter(), Post.nav_order.is_not(None))
         .order_by(Post.nav_order, Post.title, Post.id)
     ).all()
     links = [[title, slug] for title, slug in rows]

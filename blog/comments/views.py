@@ -263,7 +263,7 @@ def _to_comment(visible: sa.ColumnElement[bool]) -> Prepared:
 
 _NOW = sa.bindparam("now", type_=UTCDateTime())
 _POST_TO_COMMENT = _to_comment(Post.public_filter(_NOW))
-_PAGE_TO_COMMENT = _to_comment(sa.and_(Post.is_page_filter(), Post.visible_filter(_NOW)))
+_PAGE_TO_COMMENT = _to_comment(Post.public_page_filter(_NOW))
 
 
 def _created(post: Post, form: CommentForm, comment: Comment, subscribed: bool | None) -> Response:

@@ -119,9 +119,7 @@ def legacy_keys() -> list[str]:
 
 def _page_shown(slug: str) -> bool:
     """True when readers see a page at /slug/ (drafts and pages not yet due leave it free)."""
-    found = sa.select(Post.id).where(
-        Post.slug == slug, Post.is_page_filter(), Post.visible_filter()
-    )
+    found = sa.select(Post.id).where(Post.slug == slug, Post.public_page_filter())
     return db.session.scalar(found) is not None
 
 
