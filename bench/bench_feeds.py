@@ -45,20 +45,18 @@ BODY = (
 
 def build_database(path: Path, posts: int, comments: int) -> str:
     """Create a migrated SQLite blog at path; return the busy post's URL path."""
-    from flask_migrate import upgrade
-
     from blog import create_app
     from blog.comments.store import add_comment
     from blog.content import save_post
-    from blog.extensions import db
+    from blog.extensions import db, upgrade_database
     from blog.models import Post, PostStatus, User, utcnow
     from blog.permalinks import post_url
 
     app = create_app(
         {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "SECRET_KEY": "bench", "TESTING": True}
     )
+    upgrade_database(app)
     with app.app_context(), app.test_request_context():
-        upgrade()
         author = User(username="bench", display_name="Bench Writer", password_hash="")
         db.session.add(author)
         db.session.flush()

@@ -33,12 +33,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
-from flask_migrate import upgrade  # noqa: E402
 
 from blog import create_app  # noqa: E402
 from blog.comments import store  # noqa: E402
 from blog.content import save_post  # noqa: E402
-from blog.extensions import db  # noqa: E402
+from blog.extensions import db, upgrade_database  # noqa: E402
+from blog.jobs import queue  # noqa: E402
 from blog.jobs.models import Job  # noqa: E402
 from blog.mail import notify  # noqa: E402
 from blog.mail.models import MailAddress, Subscription  # noqa: E402
@@ -73,8 +73,8 @@ def make_site(tmp: Path, smtp: SMTPServer | None = None) -> dict:
         **(smtp.config() if smtp else {}),
     }
     app = create_app(config)
+    upgrade_database(app)
     with app.app_context():
-        upgrade(directory=str(ROOT / "migrations"))
         writer = User(username="nell", display_name="Nell Carrow", password_hash="")
         db.session.add(writer)
         db.session.flush()
@@ -143,7 +143,7 @@ def posting(args) -> None:
         notify.comment_added = hook
         with app.app_context():
             jobs = db.session.scalar(sa.select(sa.func.count(Job.id)))
-        queued = app.extensions["jobs"].huey.pending_count()
+        queued = queue.of(app).huey.pending_count()
         print(f"\nPosting a comment (plain form, 303), {args.rounds} rounds x {args.comments}:")
         print("| mode | wall ms/comment (median) | CPU ms/comment (median) |")
         print("|---|---:|---:|")

@@ -95,16 +95,13 @@ def upload(client, data: bytes) -> tuple[int, float]:
 
 def bench_uploads(scratch: Path, count: int) -> list[tuple[str, float, float]]:
     """Return (what, mean CPU seconds, max CPU seconds) for each way of storing a photo."""
-    from flask_migrate import upgrade
-
-    from blog.extensions import db
+    from blog.extensions import db, upgrade_database
     from blog.jobs import heartbeat, runner
     from blog.media import images, library
     from tests.helpers import factories
 
     app = make_app(scratch)
-    with app.app_context():
-        upgrade()
+    upgrade_database(app)
     factories.writer(app)
     client = logged_in(app)
     profile = files.display_p3_profile()

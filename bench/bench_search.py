@@ -39,10 +39,9 @@ QUERIES = [
 def build(engine: str, posts: int, url: str | None):
     """Return an app on a fresh database holding posts bench posts."""
     import sqlalchemy as sa
-    from flask_migrate import upgrade
 
     from blog import create_app
-    from blog.extensions import db
+    from blog.extensions import db, upgrade_database
 
     if engine == "postgresql":
         # A database of its own per size, made afresh on the server url points at.
@@ -58,8 +57,7 @@ def build(engine: str, posts: int, url: str | None):
         uri = f"sqlite:///{tempfile.mkdtemp(prefix='bench-search-')}/blog.sqlite"
     app = create_app({"SQLALCHEMY_DATABASE_URI": uri, "SECRET_KEY": "bench",
                       "RATELIMIT_ENABLED": False})  # fmt: skip
-    with app.app_context():
-        upgrade()
+    upgrade_database(app)
     started = time.monotonic()
     with app.app_context():
         runner = app.test_cli_runner()

@@ -17,9 +17,8 @@ def scratch_app(directory: str | Path, **config) -> Flask:
     The benchmarks' settings: a fixed secret and no rate limits (a benchmark posts hundreds of
     comments from one address); config adds settings or overrides these.
     """
-    from flask_migrate import upgrade
-
     from blog import create_app
+    from blog.extensions import upgrade_database
 
     app = create_app(
         {
@@ -29,6 +28,5 @@ def scratch_app(directory: str | Path, **config) -> Flask:
             **config,
         }
     )
-    with app.app_context():
-        upgrade()  # the app's own migrations folder (blog.extensions gives Migrate its path)
+    upgrade_database(app)
     return app

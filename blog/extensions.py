@@ -15,7 +15,6 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager as FlaskLoginManager
 from flask_mailman import Mail
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.orm import DeclarativeBase
@@ -43,7 +42,6 @@ class LoginManager(FlaskLoginManager):
 
 
 db = SQLAlchemy(model_class=Base)
-migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address)
@@ -82,7 +80,7 @@ def init_app(app: Flask) -> None:
     if uri.startswith("sqlite"):
         with app.app_context():
             _tune_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT"])
-    migrate.init_app(app, db, directory=str(_migrations_dir(app)))
+    app.cli.add_command(_MigrationCommands(app), name="db")
     csrf.init_app(app)
     # No context processor: it loads the user for every template (see blog.readers).
     login_manager.init_app(app, add_context_processor=False)
@@ -90,8 +88,41 @@ def init_app(app: Flask) -> None:
     limiter.init_app(app)
 
 
-def _migrations_dir(app: Flask) -> Path:
-    return Path(app.root_path).parent / "migrations"
+def migrations(app: Flask):
+    """Attach Flask-Migrate to app (once) and return it: `flask db ...` and
+    flask_migrate.upgrade() need it.
+
+    Not done by init_app: Flask-Migrate imports Alembic and Mako, about 10 MB in every process,
+    and a web worker never migrates. The `db` command group attaches it when it is used.
+    """
+    if "migrate" not in app.extensions:
+        from flask_migrate import Migrate
+
+        Migrate(app, db, directory=str(Path(app.root_path).parent / "migrations"))
+    return app.extensions["migrate"].migrate
+
+
+def upgrade_database(app: Flask) -> None:
+    """Apply every migration app's database lacks (what `flask db upgrade` does)."""
+    migrations(app)
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade()
+
+
+class _MigrationCommands(click.Group):
+    """`flask db`: stands in app.cli for Flask-Migrate's command group until it is invoked."""
+
+    def __init__(self, app: Flask) -> None:
+        super().__init__(help="Database migrations (Flask-Migrate, Alembic).")
+        self.app = app
+
+    def make_context(self, info_name, args, parent=None, **extra) -> click.Context:
+        migrations(self.app)
+        from flask_migrate.cli import db as commands
+
+        return commands.make_context(info_name, args, parent=parent, **extra)
 
 
 def takes_write_lock() -> bool:

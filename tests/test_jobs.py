@@ -80,7 +80,7 @@ def run(app, job_id: int):
 
 
 def test_a_job_exists_and_is_queued_only_when_its_transaction_commits(app):
-    huey = app.extensions["jobs"].huey
+    huey = queue.of(app).huey
     with app.app_context():
         outbox.record("test.job", {"n": 1})
         db.session.rollback()
@@ -97,7 +97,7 @@ def test_a_job_exists_and_is_queued_only_when_its_transaction_commits(app):
 
 
 def test_a_job_for_later_is_scheduled_for_its_time(app):
-    huey = app.extensions["jobs"].huey
+    huey = queue.of(app).huey
     when = utcnow() + timedelta(hours=1)
     job_id = record(app, run_after=when)
     [task] = huey.pending()
@@ -146,7 +146,7 @@ def test_a_failing_job_is_retried_with_backoff_then_kept_as_failed(app):
         assert outbox.retry([job_id]) == [job_id]
         db.session.commit()
     assert job(app, job_id).status == JobStatus.PENDING and job(app, job_id).attempts == 0
-    huey = app.extensions["jobs"].huey
+    huey = queue.of(app).huey
     huey.execute(huey.dequeue())  # the first task: the job's recording
     huey.execute(huey.dequeue())  # the retry's
     assert job(app, job_id).status == JobStatus.DONE and len(CALLS) == 4
@@ -245,13 +245,13 @@ def test_the_queue_lives_where_the_settings_say(app_config, tmp_path, redis_url)
         (redis_url, "RedisStorage"),
     ):
         app = create_app({**app_config, "JOBS_STORAGE_URL": url})
-        storage = app.extensions["jobs"].huey.storage
+        storage = queue.of(app).huey.storage
         assert kind in [cls.__name__ for cls in type(storage).__mro__]
         record(app)
-        assert app.extensions["jobs"].huey.pending_count() == 1
-        app.extensions["jobs"].huey.flush()
+        assert queue.of(app).huey.pending_count() == 1
+        queue.of(app).huey.flush()
     with pytest.raises(ValueError, match="JOBS_STORAGE_URL"):
-        queue.make_huey(type("App", (), {"config": {"JOBS_STORAGE_URL": "ftp://x"}})())
+        queue.storage_url(type("App", (), {"config": {"JOBS_STORAGE_URL": "ftp://x"}})())
 
 
 def test_worker_drain_runs_what_is_due_and_says_where_mail_goes(app):

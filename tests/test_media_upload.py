@@ -18,7 +18,7 @@ from werkzeug.datastructures import FileStorage
 
 from blog import create_app
 from blog.extensions import db
-from blog.jobs import heartbeat, runner
+from blog.jobs import heartbeat, queue, runner
 from blog.jobs.models import Job
 from blog.media.models import MediaFile
 from blog.models import Post, Setting, utcnow
@@ -332,7 +332,7 @@ def test_a_worker_silent_for_long_counts_as_stopped(app, writer, photo):
 
 
 def test_the_worker_beats_every_minute(app):
-    jobs = app.extensions["jobs"]
+    jobs = queue.of(app)
     due = jobs.huey.read_periodic(utcnow().replace(second=0, microsecond=0))
     [task] = [t for t in due if t.name == "heartbeat"]
     with app.app_context():

@@ -7,7 +7,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from blog import create_app
-from blog.extensions import db
+from blog.extensions import db, migrations
 from blog.models import Post
 from blog.search.schema import include_name
 from tests.helpers.config import base_config, postgresql_url
@@ -18,6 +18,7 @@ BEFORE_SEARCH = "images15a1b2c3"
 
 def _check_upgrade(uri: str) -> None:
     app = create_app(base_config(uri))
+    migrations(app)
     with app.app_context():
         upgrade()
         names = set(sa.inspect(db.engine).get_table_names())
@@ -59,6 +60,7 @@ def test_upgrade_empty_postgresql():
 def _existing_blog_then_upgrade(uri: str) -> None:
     """A blog at the revision before the search index, with a post; upgrade; search finds it."""
     app = create_app(base_config(uri))
+    migrations(app)
     with app.app_context():
         upgrade(revision=BEFORE_SEARCH)
         with db.engine.begin() as conn:

@@ -123,8 +123,9 @@ def downgrade():
 def test_a_batch_migration_of_posts_keeps_every_comment(demo, tmp_path):
     from alembic.script import ScriptDirectory
 
-    from blog.extensions import migrate
+    from blog.extensions import migrations
 
+    migrate = migrations(demo)
     directory = tmp_path / "migrations"
     with demo.app_context():  # Flask-Migrate reads its settings from the current app
         shutil.copytree(Path(migrate.directory), directory)

@@ -1,131 +1,62 @@
-"""The huey side: where the queue lives, the task that runs a job, the sweep, periodic tasks.
+"""How the web asks the worker to run a job: where the queue lives, and the nudge after a commit.
 
-huey carries nudges ("run job 12", "run job 12 at 14:05") from the web processes to the worker,
-and runs the periodic tasks. It holds no state the blog cannot lose: every job is a row in the
-blog's database (blog.jobs.models), so an emptied or lost huey queue costs at most a minute,
-until the sweep finds the due rows again.
+The queue itself (huey, its storage and its tasks: blog.jobs.tasks) is built by the first
+process that uses it, not by create_app(): huey imports the Redis and PostgreSQL clients
+(about 17 MB in every process), and a web worker needs it only once it queues a job. Most
+requests never do, and a blog without mail or webmentions never does at all.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
 from datetime import datetime, timedelta
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from typing import TYPE_CHECKING
 
-import huey
 from flask import Flask, current_app
 
-from blog.jobs import heartbeat, registry, runner
 from blog.models import utcnow
 
+if TYPE_CHECKING:
+    from blog.jobs.tasks import JobQueue
+
 QUEUE_FILE = "jobs-queue.sqlite"
+_building = threading.Lock()
 
 
-class _SqliteStorage(huey.storage.SqliteStorage):
-    """huey's SQLite queue with synchronous=NORMAL, as the blog's own database has.
-
-    huey leaves SQLite's default (FULL: an fsync at every commit) or offers OFF. Every comment
-    that records a job enqueues a task after its commit, and the worker dequeues each: on this
-    machine's disk an fsync cost 10-20 ms of wall time per enqueue (bench/bench_mail.py).
-    NORMAL in WAL mode never corrupts the file; a power cut may lose the last few tasks, which
-    the sweep finds again in the blog's database.
-    """
-
-    def _create_connection(self):
-        connection = super()._create_connection()
-        connection.execute("pragma synchronous=NORMAL")
-        return connection
-
-
-@dataclass
-class JobQueue:
-    huey: huey.Huey
-    run_job: huey.api.TaskWrapper
-    description: str
-
-
-def make_huey(app: Flask) -> tuple[huey.Huey, str]:
-    """Return the huey instance JOBS_STORAGE_URL asks for, and where it keeps its queue."""
+def storage_url(app: Flask) -> str:
+    """Return where the app's queue lives: JOBS_STORAGE_URL, or by default an SQLite file in
+    instance/ (in-memory when testing). Raise ValueError for a place huey cannot use."""
     url = app.config["JOBS_STORAGE_URL"]
     if not url:
         if app.testing:
-            url = "memory://"
-        else:
-            url = f"sqlite:///{Path(app.instance_path) / QUEUE_FILE}"
-    # Results are never read: every outcome is written to the job's row.
-    if url.startswith(("redis://", "rediss://", "unix://")):
-        return huey.RedisHuey("blog", url=_with_timeouts(url), results=False), "Redis"
-    if url.startswith("sqlite:///"):
-        path = url.removeprefix("sqlite:///")
-        queue = huey.Huey("blog", storage_class=_SqliteStorage, filename=path, results=False)
-        return queue, f"SQLite file {path}"
-    if url == "memory://":
-        return huey.MemoryHuey("blog", results=False), "memory (this process only)"
+            return "memory://"
+        return f"sqlite:///{Path(app.instance_path) / QUEUE_FILE}"
+    if url == "memory://" or url.startswith(("redis://", "rediss://", "unix://", "sqlite:///")):
+        return url
     raise ValueError(f"JOBS_STORAGE_URL must be redis://..., sqlite:///... or empty, not {url!r}")
 
 
-def _with_timeouts(url: str) -> str:
-    """Bound how long a request may wait for Redis after its commit (redis-py waits for ever
-    by default, and an unreachable host holds a TCP connect for minutes): the job is in the
-    database anyway, and the sweep queues what could not be queued."""
-    parts = urlsplit(url)
-    query = dict(parse_qsl(parts.query))
-    query.setdefault("socket_connect_timeout", "2")
-    query.setdefault("socket_timeout", "5")
-    return urlunsplit(parts._replace(query=urlencode(query)))
-
-
 def init_app(app: Flask) -> None:
-    """Create the app's queue and its tasks: run a job, sweep and beat every minute, the periodic
-    ones."""
-    queue, description = make_huey(app)
-
-    @queue.task(name="run_job")
-    def run_job(job_id: int) -> None:
-        with app.app_context():
-            again = runner.run(job_id)
-        if again is not None:
-            run_job.schedule(args=(job_id,), eta=again)
-
-    @queue.periodic_task(huey.crontab(minute="*"), name="sweep")
-    def sweep() -> None:
-        with app.app_context():
-            for job_id in runner.due_jobs():
-                run_job(job_id)
-
-    @queue.on_shutdown(name="clean_up")
-    def clean_up() -> None:
-        runner.clean_up()
-
-    @queue.periodic_task(huey.crontab(minute="*"), name="heartbeat")
-    def beat() -> None:
-        """Say the worker is running (uploads ask before deciding who makes an image's sizes)."""
-        with app.app_context():
-            heartbeat.beat()
-
-    @queue.periodic_task(huey.crontab(minute="17", hour="3"), name="prune_jobs")
-    def prune() -> None:
-        with app.app_context():
-            runner.prune()
-
-    for task in registry.periodic_tasks():
-        queue.periodic_task(huey.crontab(**task.crontab), name=task.name)(
-            _in_context(app, task.run)
-        )
-    app.extensions["jobs"] = JobQueue(queue, run_job, description)
+    """Refuse a JOBS_STORAGE_URL huey cannot use when the app starts, not at its first job."""
+    storage_url(app)
 
 
-def _in_context(app: Flask, run):
-    def periodic() -> None:
-        with app.app_context():
-            run()
+def of(app: Flask) -> JobQueue:
+    """Return app's queue, building it on first use (once, even with threads)."""
+    queue = app.extensions.get("jobs")
+    if queue is None:
+        with _building:
+            queue = app.extensions.get("jobs")
+            if queue is None:
+                from blog.jobs import tasks  # huey: see the module's docstring
 
-    return periodic
+                queue = app.extensions["jobs"] = tasks.build(app, storage_url(app))
+    return queue
 
 
 def current() -> JobQueue:
-    return current_app.extensions["jobs"]
+    return of(current_app._get_current_object())
 
 
 def start(recorded: list[tuple[int, datetime]]) -> None:

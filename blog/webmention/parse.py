@@ -25,7 +25,6 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import lxml.html
-import mf2py
 from lxml import etree
 
 from blog.sanitize import COMMENT_TAGS
@@ -147,7 +146,13 @@ class Mention:
 
 
 def parse_mf2(html: str, url: str) -> dict:
-    """Run mf2py on a page we fetched (never letting it fetch anything itself)."""
+    """Run mf2py on a page we fetched (never letting it fetch anything itself).
+
+    Imported here: mf2py brings requests, Beautiful Soup and html5lib (about 9 MB), which only
+    the job worker's verification needs, not every web worker that imports this module.
+    """
+    import mf2py
+
     return mf2py.parse(doc=html, url=url, html_parser="lxml")
 
 

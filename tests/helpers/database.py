@@ -14,18 +14,16 @@ import sqlalchemy as sa
 from flask import Flask
 
 from blog import create_app, prepared
-from blog.extensions import db
+from blog.extensions import db, upgrade_database
 from blog.models import Comment, LegacyPath, Post, Tag
 from tests.helpers.config import base_config
 
 
 def migrate(uri: str) -> None:
     """Run every migration on the (empty) database at uri."""
-    from flask_migrate import upgrade
-
     app = create_app(base_config(uri))
+    upgrade_database(app)
     with app.app_context():
-        upgrade()
         db.engine.dispose()
 
 
