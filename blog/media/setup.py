@@ -1,5 +1,5 @@
 """Wire images into the app: the media folder, the sizes job, and the filesize filter
-(blog.sharing reads first_image for link previews; blog.jobs.queue keeps the worker's heartbeat)."""
+(blog.sharing reads first_image for link previews; blog.jobs.tasks keeps the worker's heartbeat)."""
 
 from __future__ import annotations
 
