@@ -39,6 +39,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from blog import errors, htmx, pagecache, readers, security, sessions, templating
 
     readers.init_app(app)
+    # Innermost middleware: blog.security's (outside it) check the host first.
+    app.wsgi_app = pagecache.Revalidation(app)
     security.init_app(app)
     sessions.init_app(app)
     templating.init_app(app)

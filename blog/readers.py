@@ -39,7 +39,12 @@ def is_anonymous() -> bool:
     cookies = request.cookies
     if not cookies:
         return True
-    return not any(name in cookies for name in current_app.extensions["reader_cookies"])
+    return not any(name in cookies for name in cookie_names(current_app))
+
+
+def cookie_names(app: Flask) -> tuple[str, ...]:
+    """The names reader_cookies() gave when app started."""
+    return app.extensions["reader_cookies"]
 
 
 def may_be_logged_in() -> bool:

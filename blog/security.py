@@ -55,6 +55,7 @@ SECURITY_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
 }
 REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID_KEY = "HTTP_" + REQUEST_ID_HEADER.upper().replace("-", "_")  # in a WSGI environ
 # A proxy's id is reused only if it is short and plain: it goes into logs and a header.
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{7,127}")
 # C0 controls but tab, LF and CR; DEL; C1 controls. Never meaningful in text a person types.
@@ -97,8 +98,13 @@ def request_id() -> str:
 
 def _start_request() -> None:
     # Set on every request, not only when missing: a test's app context can outlive one.
-    wanted = request.headers.get(REQUEST_ID_HEADER, "")
-    g.request_id = wanted if _SANE_REQUEST_ID.fullmatch(wanted) else secrets.token_hex(16)
+    g.request_id = new_request_id(request.environ)
+
+
+def new_request_id(environ: dict) -> str:
+    """Return the id of the request environ: its proxy's X-Request-ID if sane, else a new one."""
+    wanted = environ.get(_REQUEST_ID_KEY, "")
+    return wanted if _SANE_REQUEST_ID.fullmatch(wanted) else secrets.token_hex(16)
 
 
 class RequestIdFilter(logging.Filter):
@@ -111,23 +117,35 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+def impossible_url_parts(view_args: dict[str, Any]) -> bool:
+    """Return True when a URL part has control characters or is longer than any of ours."""
+    return any(
+        isinstance(value, str)
+        and (len(value) > MAX_URL_PART_LENGTH or _CONTROL_CHARACTERS.search(value) is not None)
+        for value in view_args.values()
+    )
+
+
 def _reject_impossible_url_parts() -> None:
     # No slug, tag or number of ours has control characters or is this long: 404 at once,
     # before a database sees a value it may refuse (PostgreSQL: "cannot contain NUL").
-    for value in (request.view_args or {}).values():
-        if isinstance(value, str) and (
-            len(value) > MAX_URL_PART_LENGTH or _CONTROL_CHARACTERS.search(value)
-        ):
-            abort(404)
+    if impossible_url_parts(request.view_args or {}):
+        abort(404)
+
+
+def standard_headers(app: Flask, secure: bool) -> dict[str, str]:
+    """The headers every response gets (but its request id): SECURITY_HEADERS, and HSTS over
+    HTTPS. Also sent by blog.pagecache.Revalidation, which answers before Flask's hooks run."""
+    max_age = int(app.config["HSTS_MAX_AGE"])
+    if secure and max_age > 0:
+        return {**SECURITY_HEADERS, "Strict-Transport-Security": f"max-age={max_age}"}
+    return SECURITY_HEADERS
 
 
 def _add_headers(response: Response) -> Response:
-    for name, value in SECURITY_HEADERS.items():
+    for name, value in standard_headers(current_app, request.is_secure).items():
         response.headers.setdefault(name, value)
     response.headers[REQUEST_ID_HEADER] = request_id()
-    max_age = int(current_app.config["HSTS_MAX_AGE"])
-    if request.is_secure and max_age > 0:
-        response.headers.setdefault("Strict-Transport-Security", f"max-age={max_age}")
     return response
 
 

@@ -15,8 +15,10 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from flask import session, template_rendered
+from flask import request_started, session, template_rendered
 from flask_login import current_user
+from werkzeug.datastructures import Headers
+from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from blog import create_app
 from blog.cache import LRU
@@ -27,6 +29,8 @@ from blog.extensions import db
 from blog.jobs.models import Job
 from blog.mail.models import Subscription
 from blog.models import Comment, CommentStatus, Post, PostStatus, Tag, User, utcnow
+from blog.pagecache import Revalidation
+from blog.posts import keys
 from blog.readers import HELD_COOKIE, RECENT_COOKIE, REMEMBER_COOKIE
 from blog.site import SiteSettings, refresh_navigation
 from tests.helpers import factories
@@ -173,6 +177,92 @@ def test_a_304_is_answered_from_the_key_without_rendering(app, blog, queries):
     assert reader.get(blog["post"], headers={"If-None-Match": 'W/"old"'}).status_code == 200
     head = reader.head(blog["post"])
     assert head.status_code == 200 and head.data == b"" and head.headers["ETag"] == tag
+
+
+def dispatches(app) -> list:
+    """Append to the returned list each request Flask itself dispatches (request_started)."""
+    started: list = []
+    request_started.connect(lambda sender, **extra: started.append(sender), app, weak=False)
+    return started
+
+
+def flask_itself(app):
+    """The WSGI app inside blog.pagecache.Revalidation: Flask, without the early 304."""
+    layer = app.wsgi_app
+    while not isinstance(layer, Revalidation):
+        layer = layer.wsgi_app
+    return layer.wsgi_app
+
+
+def test_a_revalidation_is_answered_before_flask_with_the_headers_flask_gives(app, blog):
+    """A conditional GET of a post is answered without Flask's dispatch, and its 304 has the
+    headers Flask's own 304 for the same request has: over HTTP and HTTPS (HSTS), with a
+    proxy's request id and without."""
+    started = dispatches(app)
+    reader = Reader(app)
+    for base in ("http://localhost", "https://blog.example.org"):
+        tag = reader.get(blog["post"], base_url=base).headers["ETag"]
+        for extra in ({}, {"X-Request-ID": "proxy-1234abcd"}):
+            headers = {"If-None-Match": tag, **extra}
+            del started[:]
+            early = reader.get(blog["post"], base_url=base, headers=headers)
+            head = reader.head(blog["post"], base_url=base, headers=headers)
+            assert (early.status_code, head.status_code, started) == (304, 304, [])
+            environ = EnvironBuilder(blog["post"], base_url=base, headers=headers).get_environ()
+            with app.app_context():
+                _, status, flasks = run_wsgi_app(flask_itself(app), environ)
+            assert (status, len(started)) == ("304 NOT MODIFIED", 1)
+            mine, theirs = Headers(early.headers), Headers(flasks)
+            ids = mine.pop("X-Request-ID"), theirs.pop("X-Request-ID")
+            assert sorted(mine.items()) == sorted(theirs.items())
+            assert ids[0] == ids[1] if extra else ids[0] != ids[1]
+            assert mine.getlist("Link") == [f'<{base}/webmention>; rel="webmention"']
+            assert ("Strict-Transport-Security" in mine) == base.startswith("https")
+
+
+def test_revalidation_leaves_to_flask_what_is_not_a_shared_pages_304(app, blog, monkeypatch):
+    started = dispatches(app)
+    reader = Reader(app)
+    url = blog["post"]
+    tag = reader.get(url).headers["ETag"]
+    fresh = {"If-None-Match": tag}
+    cases = [
+        (url, {"If-None-Match": 'W/"another"'}, 200),
+        (url + "?replyto=1", fresh, 200),  # personal: the form under a comment
+        (url[:-1], fresh, 308),  # the slash is added by Flask's redirect
+        ("/", {"If-None-Match": reader.get("/").headers["ETag"]}, 304),  # a listing: Flask's
+        (url.replace("second-post", "x" * 400), fresh, 404),  # no slug is this long
+        (url.replace("second-post", "no-such-post"), fresh, 404),
+    ]
+    for path, headers, status in cases:
+        del started[:]
+        response = reader.get(path, headers=headers)
+        assert (response.status_code, len(started)) == (status, 1), path
+    # A cookie that is not the blog's does not make a reader known; one of the blog's does.
+    reader.client.set_cookie("_analytics", "1")
+    del started[:]
+    assert (reader.get(url, headers=fresh).status_code, started) == (304, [])
+    reader.client.set_cookie(RECENT_COOKIE, signed(app, RECENT_COOKIE, [blog["id"]]))
+    assert (reader.get(url, headers=fresh).status_code, len(started)) == (200, 1)
+    # A database that fails: Flask meets the failure too, and answers it (503, blog.errors).
+    anonymous = Reader(app)
+
+    def fails(*args):
+        raise sa.exc.OperationalError("SELECT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(keys, "post_page", fails)
+    del started[:]
+    assert (anonymous.get(url, headers=fresh).status_code, len(started)) == (503, 1)
+
+
+def test_a_comment_ends_the_304_of_the_page_it_is_on(app, blog):
+    reader = Reader(app)
+    before = reader.get(blog["post"])
+    with app.app_context():
+        factories.comment(app, db.session.get(Post, blog["id"]), "A second word, later.")
+    after = reader.get(blog["post"], headers={"If-None-Match": before.headers["ETag"]})
+    assert after.status_code == 200 and "A second word, later." in after.get_data(as_text=True)
+    assert after.headers["ETag"] != before.headers["ETag"]
 
 
 def test_a_cached_page_costs_one_statement_a_listing_one_a_tag_one(app, blog, queries):

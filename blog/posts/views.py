@@ -119,6 +119,14 @@ def detail(year: int, month: int, slug: str):
     )
 
 
+def _post_page_key(year: int, month: int, slug: str) -> tuple | None:
+    found = keys.post_page(year, month, slug)
+    return None if found is None else found.key
+
+
+pagecache.revalidates(bp, "detail", "post", _post_page_key)
+
+
 @bp.route("/<int(fixed_digits=4):year>/")
 @bp.route("/<int(fixed_digits=4):year>/<int(fixed_digits=2):month>/")
 def archive(year: int, month: int | None = None):

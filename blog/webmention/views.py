@@ -11,8 +11,10 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask.globals import request_ctx
 from flask_limiter import RateLimitExceeded
 from itsdangerous import BadSignature, URLSafeSerializer
+from werkzeug.routing import MapAdapter
 
 from blog.extensions import csrf, db, limiter, retry_after
 from blog.webmention import receive, store
@@ -94,15 +96,27 @@ def too_many(error: RateLimitExceeded):
     )
 
 
-@bp.after_app_request
-def announce(response: Response) -> Response:
-    """Announce the endpoint on every post page: Link: <.../webmention>; rel="webmention".
+def announcement(endpoint: str | None, adapter: MapAdapter | None) -> list[tuple[str, str]]:
+    """The header announcing the endpoint on a post page: Link: <.../webmention>; rel="webmention".
 
     A 304 carries it too: it stands for the page a cache (nginx's, a browser's) keeps, and a
     sender revalidating its copy reads the endpoint from the headers it is given (RFC 9110
-    15.4.5: a 304 sends the fields a 200 would have).
+    15.4.5: a 304 sends the fields a 200 would have). adapter is the request's URL adapter.
     """
-    if request.endpoint == "posts.detail" and response.status_code in (200, 304):
-        endpoint = url_for("webmention.receive_webmention", _external=True)
-        response.headers.add("Link", f'<{endpoint}>; rel="webmention"')
+    if endpoint != "posts.detail" or adapter is None:
+        return []
+    url = adapter.build("webmention.receive_webmention", force_external=True)
+    return [("Link", f'<{url}>; rel="webmention"')]
+
+
+@bp.after_app_request
+def announce(response: Response) -> Response:
+    if response.status_code in (200, 304):
+        response.headers.extend(announcement(request.endpoint, request_ctx.url_adapter))
     return response
+
+
+@bp.record_once
+def _announce_on_revalidation(state) -> None:
+    # The 304s blog.pagecache.Revalidation answers before Flask's hooks run.
+    state.app.extensions["revalidation_headers"].append(announcement)
