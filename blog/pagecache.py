@@ -31,7 +31,7 @@ import json
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from flask import Blueprint, Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException
@@ -147,24 +147,42 @@ def _mark(response: Response) -> Response:
 # --- Revalidation before Flask --------------------------------------------------------------
 
 
+class Keyed(Protocol):
+    """What a page's key read returns (blog.posts.keys: PostPageKey, ListingKey)."""
+
+    key: Hashable
+
+
 @dataclass(frozen=True)
 class Revalidator:
     kind: str  # as given to shared()
-    key: Callable[..., Hashable | None]  # the view's URL arguments -> the page's key, or None
+    read: Callable[..., Keyed | None]  # the view's URL arguments -> its key read, or None
 
 
-def revalidates(bp: Blueprint, view: str, kind: str, key: Callable[..., Hashable | None]) -> None:
-    """Let Revalidation answer conditional GETs of bp's view from key(**URL arguments) alone.
+# In a request's environ: what Revalidation read for it before leaving it to Flask.
+_READ = "blog.pagecache.read"
 
-    The view must answer anonymous readers with shared(kind, the same key, ...) and nothing
-    else: same kind and key, same ETag, and Revalidation adds the headers Flask's hooks would.
+
+def revalidates(bp: Blueprint, view: str, kind: str, read: Callable[..., Keyed | None]) -> None:
+    """Let Revalidation answer conditional GETs of bp's view from read(**URL arguments) alone.
+
+    The view must answer anonymous readers with shared(kind, the same read's .key, ...): same
+    kind and key, same ETag, and Revalidation adds the headers Flask's hooks would. It gets
+    what Revalidation read from read_early(), so that a stale copy's request reads it once.
     """
     endpoint = f"{bp.name}.{view}"
     bp.record_once(
         lambda state: state.app.extensions["revalidators"].update(
-            {endpoint: Revalidator(kind, key)}
+            {endpoint: Revalidator(kind, read)}
         )
     )
+
+
+def read_early() -> Any | None:
+    """Return what Revalidation read for this request's view (the reader's copy was another
+    version, so Flask answers), or None when it read nothing."""
+    found = request.environ.get(_READ)
+    return found[1] if found is not None and found[0] == request.endpoint else None
 
 
 class Revalidation:
@@ -203,8 +221,8 @@ class Revalidation:
             return None
         app = self.app
         cookie = environ.get("HTTP_COOKIE")
-        if cookie and any(name in parse_cookie(cookie) for name in readers.cookie_names(app)):
-            return None  # as readers.is_anonymous()
+        if cookie and readers.has_cookie_of_ours(parse_cookie(cookie), app):
+            return None  # a reader of their own page
         request = app.request_class(environ)
         adapter = app.create_url_adapter(request)
         try:
@@ -216,13 +234,14 @@ class Revalidation:
             return None
         with app.app_context():
             try:
-                key = revalidator.key(**arguments)
+                found = revalidator.read(**arguments)
             except Exception:  # Flask meets it again, and answers and logs it as it should
                 return None
-            if key is None:
+            if found is None:
                 return None
-            tag = etag(revalidator.kind, key, environ)
+            tag = etag(revalidator.kind, found.key, environ)
         if not _has(if_none_match, tag):
+            environ[_READ] = (endpoint, found)  # the view answers from it: read_early()
             return None
         headers = list(_validators(app, tag).items())
         for announce in app.extensions["revalidation_headers"]:

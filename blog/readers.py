@@ -13,6 +13,8 @@ here touches either unless the request carries a cookie that could hold a sessio
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask import Flask, Response, current_app, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
@@ -36,15 +38,13 @@ def reader_cookies(app: Flask) -> tuple[str, ...]:
 
 def is_anonymous() -> bool:
     """Return True when the request carries none of the blog's cookies: the shared page is its."""
-    cookies = request.cookies
-    if not cookies:
-        return True
-    return not any(name in cookies for name in cookie_names(current_app))
+    return not has_cookie_of_ours(request.cookies, current_app)
 
 
-def cookie_names(app: Flask) -> tuple[str, ...]:
-    """The names reader_cookies() gave when app started."""
-    return app.extensions["reader_cookies"]
+def has_cookie_of_ours(cookies: Mapping[str, str], app: Flask) -> bool:
+    """Return True when cookies (a request's, or a Cookie header parsed before Flask runs, as
+    blog.pagecache.Revalidation does) hold any of reader_cookies(app)."""
+    return bool(cookies) and any(name in cookies for name in app.extensions["reader_cookies"])
 
 
 def may_be_logged_in() -> bool:

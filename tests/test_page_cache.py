@@ -255,6 +255,15 @@ def test_revalidation_leaves_to_flask_what_is_not_a_shared_pages_304(app, blog, 
     assert (anonymous.get(url, headers=fresh).status_code, len(started)) == (503, 1)
 
 
+def test_a_stale_copy_is_answered_with_the_key_read_once(app, blog, queries):
+    """Revalidation read the key to compare tags; the view answers the 200 from that read."""
+    reader = Reader(app)
+    reader.get(blog["post"])  # cached now
+    with app.app_context(), queries() as statements:
+        renders, response = reader.renders(blog["post"], headers={"If-None-Match": 'W/"old"'})
+    assert (response.status_code, renders, len(statements)) == (200, 0, 1)
+
+
 def test_a_comment_ends_the_304_of_the_page_it_is_on(app, blog):
     reader = Reader(app)
     before = reader.get(blog["post"])

@@ -106,7 +106,7 @@ def detail(year: int, month: int, slug: str):
         # under the comment they answer (with a stamp of now), the writer's bar.
         page = render_post_page(get_public_post(slug, year, month))
         return readers.mark_personal(make_response(page))
-    key = keys.post_page(year, month, slug)
+    key = pagecache.read_early() or keys.post_page(year, month, slug)
     if key is None:
         get_public_post(slug, year, month)  # 410 for a deleted post, else 404
         abort(404)
@@ -119,12 +119,8 @@ def detail(year: int, month: int, slug: str):
     )
 
 
-def _post_page_key(year: int, month: int, slug: str) -> tuple | None:
-    found = keys.post_page(year, month, slug)
-    return None if found is None else found.key
-
-
-pagecache.revalidates(bp, "detail", "post", _post_page_key)
+# (keys.post_page is looked up at each call, as the view does.)
+pagecache.revalidates(bp, "detail", "post", lambda **where: keys.post_page(**where))
 
 
 @bp.route("/<int(fixed_digits=4):year>/")
